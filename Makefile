@@ -1,0 +1,25 @@
+# mmkd: `make demo` runs the main job, `make test` the test suite. Both install first.
+PYTHON := .venv/bin/python
+STAMP := .venv/.mmkd-installed
+
+.PHONY: install data demo test test-all clean
+
+install:
+	@bash tools/install.sh
+
+data: install
+	@$(PYTHON) tools/dataset_converters/neon_trees.py
+	@$(PYTHON) tools/dataset_converters/synthetic_shapes.py
+
+demo: data
+	@$(PYTHON) tools/demo.py
+
+# The CI suite (under 15 minutes on 2 cores); `make test-all` adds the slow end-to-end runs.
+test: install
+	@$(PYTHON) -m pytest tests -m "not slow"
+
+test-all: install
+	@$(PYTHON) -m pytest tests
+
+clean:
+	rm -rf work_dirs .pytest_cache

@@ -1,0 +1,183 @@
+"""The distillation modules of one run: entries, their adapters and losses."""
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from mmengine.registry import DefaultScope
+from torch import Tensor, nn
+
+from mmkd.context import DistillContext
+from mmkd.losses.base import DistillLoss
+from mmkd.recorders import RecordKey, parse_record_key
+from mmkd.registry import MODELS
+
+AdapterCfg = Union[str, dict, None]
+
+
+@dataclass
+class DistillEntry:
+    """One ``distill=[...]`` item: which outputs to pair and how to compare them."""
+    name: str
+    student: RecordKey
+    teacher: RecordKey
+    adapter: AdapterCfg
+    config_key: str
+
+    @classmethod
+    def from_cfg(cls, cfg: dict, position: int) -> 'DistillEntry':
+        config_key = f'distill[{position}]'
+        for required in ('student', 'teacher', 'loss'):
+            if required not in cfg:
+                raise KeyError(f'{config_key} has no "{required}": every entry needs '
+                               'student=, teacher= (module paths) and loss=dict(type=...)')
+        student = parse_record_key(cfg['student'])
+        default_name = f'{student.path.replace(".", "_")}_{position}'
+        return cls(name=cfg.get('name', default_name), student=student,
+                   teacher=parse_record_key(cfg['teacher']), adapter=cfg.get('adapter', 'auto'),
+                   config_key=config_key)
+
+
+def is_feature_levels(value: Any) -> bool:
+    """A tensor or a flat sequence of 4-D tensors (one per level)."""
+    if isinstance(value, Tensor):
+        return value.dim() == 4
+    return (isinstance(value, (list, tuple)) and len(value) > 0
+            and all(isinstance(v, Tensor) and v.dim() == 4 for v in value))
+
+
+def as_levels(value: Any) -> List[Tensor]:
+    return [value] if isinstance(value, Tensor) else list(value)
+
+
+def build_mmkd_module(cfg: dict) -> nn.Module:
+    """Build from the mmkd registry; unprefixed types fall back to mmdet's."""
+    with DefaultScope.overwrite_default_scope('mmkd'):
+        return MODELS.build(cfg)
+
+
+class Distiller(nn.Module):
+    """Holds every entry's adapter and loss, and computes the losses.
+
+    Its parameters (adapters, learnable parts of losses) are trained with the
+    student; under DDP the hook wraps this module in
+    ``DistributedDataParallel`` so they are synchronised like the student's.
+    """
+
+    def __init__(self, entry_cfgs: Sequence[dict]) -> None:
+        super().__init__()
+        if not entry_cfgs:
+            raise ValueError('distill=[] is empty: add at least one dict(student=..., teacher=..., loss=...)')
+        self.entries = [DistillEntry.from_cfg(cfg, i) for i, cfg in enumerate(entry_cfgs)]
+        names = [entry.name for entry in self.entries]
+        duplicated = sorted({name for name in names if names.count(name) > 1})
+        if duplicated:
+            raise ValueError(f'distill entries share the name(s) {duplicated}: give each a unique name=')
+        self.losses = nn.ModuleDict({
+            entry.name: self._build_loss(cfg['loss'], entry) for entry, cfg in zip(self.entries, entry_cfgs)})
+        self.adapters = nn.ModuleDict()
+
+    @staticmethod
+    def _build_loss(cfg: dict, entry: DistillEntry) -> DistillLoss:
+        loss = build_mmkd_module(cfg)
+        if not isinstance(loss, DistillLoss):
+            raise TypeError(f'{entry.config_key}.loss type "{cfg["type"]}" is not an mmkd distillation loss '
+                            '(a subclass of mmkd.losses.DistillLoss)')
+        return loss
+
+    def record_paths(self, side: str) -> List[str]:
+        """Module paths to record on ``side`` (``'student'`` or ``'teacher'``)."""
+        paths = {getattr(entry, side).path for entry in self.entries}
+        for loss in self.losses.values():
+            paths.update(loss.required_records)
+        return sorted(paths)
+
+    def build_adapters(self, student_records: Dict[str, Any], teacher_records: Dict[str, Any],
+                       input_size: Tuple[int, int]) -> List[str]:
+        """Create each entry's adapter from one probe forward; returns a summary per entry."""
+        summary = []
+        for entry in self.entries:
+            student = entry.student.select(student_records)
+            teacher = entry.teacher.select(teacher_records)
+            if is_feature_levels(student) and is_feature_levels(teacher):
+                adapter = self._adapter_for(entry, as_levels(student), as_levels(teacher), input_size)
+                if adapter is not None:
+                    self.adapters[entry.name] = adapter
+                summary.append(f'{entry.name}: student {entry.student} {_shapes(student)} -> teacher '
+                               f'{entry.teacher} {_shapes(teacher)}, adapter: {_describe(adapter)}, '
+                               f'loss: {type(self.losses[entry.name]).__name__}')
+            else:
+                summary.append(f'{entry.name}: student {entry.student} and teacher {entry.teacher} head outputs, '
+                               f'loss: {type(self.losses[entry.name]).__name__}')
+        return summary
+
+    def _adapter_for(self, entry: DistillEntry, student: List[Tensor], teacher: List[Tensor],
+                     input_size: Tuple[int, int]) -> Optional[nn.ModuleList]:
+        if len(student) != len(teacher):
+            raise ValueError(f'{entry.config_key}: student {entry.student} has {len(student)} levels, '
+                             f'teacher {entry.teacher} has {len(teacher)}; pick levels with "[i]"')
+        loss = self.losses[entry.name]
+        same_channels = all(s.shape[1] == t.shape[1] for s, t in zip(student, teacher))
+        same_sizes = all(s.shape[-2:] == t.shape[-2:] for s, t in zip(student, teacher))
+        if not loss.adapts_student and not same_channels:
+            raise ValueError(
+                f'{entry.config_key}: {type(loss).__name__} compares outputs one to one, but the student '
+                f'{entry.student} has {[s.shape[1] for s in student]} channels and the teacher '
+                f'{entry.teacher} {[t.shape[1] for t in teacher]} (different class sets?). '
+                'Use a teacher trained on the same classes.')
+        cfg = entry.adapter
+        if cfg == 'auto':
+            if not same_sizes:
+                raise ValueError(
+                    f'{entry.config_key}: strides differ between student {entry.student} '
+                    f'{_strides(student, input_size)} and teacher {entry.teacher} {_strides(teacher, input_size)}; '
+                    'set adapter=dict(type="mmkd.ConvAdapter", resize=True) or pair levels of equal stride')
+            cfg = None if same_channels else dict(type='mmkd.ConvAdapter')
+        if cfg is None:
+            if not (same_channels and same_sizes):
+                raise ValueError(
+                    f'{entry.config_key}: adapter=None but student {entry.student} {_shapes(student)} and '
+                    f'teacher {entry.teacher} {_shapes(teacher)} differ; use adapter="auto" or '
+                    'adapter=dict(type="mmkd.ConvAdapter", resize=True)')
+            return None
+        adapters = nn.ModuleList(
+            build_mmkd_module(dict(cfg, in_channels=s.shape[1], out_channels=t.shape[1]))
+            for s, t in zip(student, teacher))
+        return adapters.to(student[0].device)
+
+    def forward(self, ctx: DistillContext) -> Dict[str, Tensor]:
+        losses = {}
+        for entry in self.entries:
+            student = entry.student.select(ctx.student_records)
+            teacher = entry.teacher.select(ctx.teacher_records)
+            if is_feature_levels(student):
+                student, teacher = self._adapt(entry.name, as_levels(student), as_levels(teacher))
+            losses[f'loss_{entry.name}'] = self.losses[entry.name](student, teacher, ctx)
+        return losses
+
+    def _adapt(self, name: str, student: List[Tensor], teacher: List[Tensor]) -> Tuple[list, list]:
+        if name not in self.adapters:
+            return student, teacher
+        adapted = [adapter(s, t.shape[-2:]) for adapter, s, t in zip(self.adapters[name], student, teacher)]
+        return adapted, teacher
+
+
+def _shapes(value: Any) -> str:
+    return ', '.join(str(tuple(level.shape[1:])) for level in as_levels(value))
+
+
+def _strides(levels: List[Tensor], input_size: Tuple[int, int]) -> List[float]:
+    return [input_size[0] / level.shape[-2] for level in levels]
+
+
+def _describe(adapter: Optional[nn.Module]) -> str:
+    if adapter is None:
+        return 'none'
+    return f'{len(adapter)} x {type(adapter[0]).__name__}'
+
+
+def trainable_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def all_finite(losses: Dict[str, Tensor]) -> bool:
+    return bool(torch.isfinite(torch.stack([v.detach().float() for v in losses.values()])).all())

@@ -1,0 +1,3 @@
+from .distillation_hook import DistillationHook
+
+__all__ = ['DistillationHook']

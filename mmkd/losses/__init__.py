@@ -1,0 +1,5 @@
+from .base import DistillLoss
+from .feature_mse import FeatureMSELoss
+from .kd_loss import KDLoss
+
+__all__ = ['DistillLoss', 'FeatureMSELoss', 'KDLoss']

@@ -1,0 +1,43 @@
+"""Hinton's knowledge distillation on class logits."""
+from typing import List
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from mmkd.context import DistillContext
+from mmkd.registry import MODELS
+from .base import DistillLoss
+
+
+def flatten_levels(levels: List[Tensor]) -> Tensor:
+    """``[(B, C, H_l, W_l)]`` -> ``(sum_l B*H_l*W_l, C)``: one row per location."""
+    return torch.cat([level.permute(0, 2, 3, 1).reshape(-1, level.shape[1]) for level in levels])
+
+
+@MODELS.register_module()
+class KDLoss(DistillLoss):
+    """Softmax knowledge distillation with temperature.
+
+    ``L = loss_weight * T^2 * mean_i KL(softmax(z_T,i / T) || softmax(z_S,i / T))``
+    over every location ``i`` of every level, the class channel being the
+    softmax axis. Meant for softmax classifiers; sigmoid heads with one class
+    need :class:`mmkd.SigmoidKDLoss` instead.
+
+    Hinton et al., "Distilling the Knowledge in a Neural Network", 2015.
+
+    Args:
+        temperature: softening temperature ``T``.
+        loss_weight: multiplier of the loss.
+    """
+    adapts_student = False
+
+    def __init__(self, temperature: float = 1.0, loss_weight: float = 1.0) -> None:
+        super().__init__(loss_weight)
+        self.temperature = temperature
+
+    def forward(self, student: List[Tensor], teacher: List[Tensor], ctx: DistillContext) -> Tensor:
+        student_log_p = F.log_softmax(flatten_levels(student).float() / self.temperature, dim=1)
+        teacher_log_p = F.log_softmax(flatten_levels(teacher).float() / self.temperature, dim=1)
+        kl = F.kl_div(student_log_p, teacher_log_p, reduction='none', log_target=True).sum(dim=1)
+        return self.loss_weight * self.temperature ** 2 * kl.mean()

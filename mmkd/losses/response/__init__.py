@@ -1,0 +1,10 @@
+"""Response distillation: losses on the outputs of dense detection heads."""
+from .base import DenseResponseLoss, ResponsePair
+from .box_kd import BoxKDLoss
+from .dkd import DKDLoss
+from .ld import LDLoss
+from .sigmoid_kd import SigmoidKDLoss
+
+__all__ = [
+    'DenseResponseLoss', 'ResponsePair', 'SigmoidKDLoss', 'DKDLoss', 'BoxKDLoss', 'LDLoss'
+]

@@ -1,0 +1,108 @@
+"""Shared machinery of the response (head output) distillation losses."""
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Optional, Sequence, Tuple, Union
+
+from torch import Tensor
+
+from mmkd.context import DistillContext
+from mmkd.heads import CentreAssignment, DenseOutputs, assign_by_centre, pair_dense_outputs
+from mmkd.losses.base import DistillLoss
+
+WEIGHTINGS = ('all', 'teacher_score', 'positive', 'discrepancy')
+
+
+@dataclass
+class ResponsePair:
+    """Student and (detached) teacher outputs of one step, paired per prior."""
+    student: DenseOutputs
+    teacher: DenseOutputs
+    ctx: DistillContext
+    center_radius: Optional[float]
+
+    @cached_property
+    def assignment(self) -> CentreAssignment:
+        """Priors whose centre falls in a GT box (and its centre region)."""
+        return assign_by_centre(self.student.prior_centers(), self.student.strides,
+                                self.ctx.ground_truth, self.center_radius)
+
+
+class DenseResponseLoss(DistillLoss):
+    r"""Base of losses on a dense head's outputs, paired prior by prior.
+
+    ``forward(student, teacher, ctx)`` takes the recorded ``bbox_head``
+    outputs, parses them with the heads ``ctx.student.bbox_head`` /
+    ``ctx.teacher.bbox_head`` (refusing heads that do not share priors or
+    ``num_classes``), weights every prior, and returns
+
+    .. math::
+        \mathcal{L} = \lambda \frac{\sum_i w_i \ell_i}{\max(1, \sum_i w_i)}
+
+    where ``l_i`` is the subclass's per-prior loss, computed only where
+    ``w_i > 0``.
+
+    Args:
+        weighting: where to distil; one name or a sequence of names whose
+            factors multiply: ``'all'`` (1 everywhere), ``'teacher_score'``
+            (teacher's best class score, times objectness for YOLOX, zeroed at
+            or below ``score_thr``), ``'positive'`` (1 where the prior centre
+            lies in a GT box and within ``center_radius`` strides of its
+            centre, else 0) or ``'discrepancy'`` (largest absolute difference
+            between teacher and student class scores).
+        score_thr: threshold of the ``'teacher_score'`` factor.
+        center_radius: centre region of ``'positive'`` in strides; ``None``
+            uses the whole GT box.
+        loss_weight: multiplier ``lambda`` of the loss.
+    """
+
+    def __init__(self,
+                 weighting: Union[str, Sequence[str]] = 'teacher_score',
+                 score_thr: float = 0.0,
+                 center_radius: Optional[float] = 2.5,
+                 loss_weight: float = 1.0) -> None:
+        super().__init__(loss_weight)
+        self.weighting: Tuple[str, ...] = (weighting, ) if isinstance(weighting, str) else tuple(weighting)
+        unknown = [name for name in self.weighting if name not in WEIGHTINGS]
+        if unknown or not self.weighting:
+            raise ValueError(f'weighting must name some of {WEIGHTINGS}, got {weighting!r}.')
+        self.score_thr = score_thr
+        self.center_radius = center_radius
+
+    def forward(self, student: Sequence, teacher: Sequence, ctx: DistillContext) -> Tensor:
+        pair = ResponsePair(*pair_dense_outputs(ctx.student.bbox_head, student,
+                                                ctx.teacher.bbox_head, teacher),
+                            ctx=ctx, center_radius=self.center_radius)
+        weights = self.prior_weights(pair).detach()
+        keep = weights > 0
+        losses = self.prior_losses(pair, keep)
+        return self.loss_weight * (losses * weights[keep]).sum() / weights.sum().clamp(min=1.0)
+
+    def prior_weights(self, pair: ResponsePair) -> Tensor:
+        """``(B, N)`` non-negative weight of every prior."""
+        weights = self._factor(self.weighting[0], pair)
+        for name in self.weighting[1:]:
+            weights = weights * self._factor(name, pair)
+        return weights
+
+    def prior_losses(self, pair: ResponsePair, keep: Tensor) -> Tensor:
+        """``(K,)`` loss of each prior where the ``(B, N)`` mask ``keep`` is True."""
+        raise NotImplementedError
+
+    def _factor(self, name: str, pair: ResponsePair) -> Tensor:
+        if name == 'teacher_score':
+            scores = pair.teacher.scores().amax(-1)
+            return scores * (scores > self.score_thr)
+        if name == 'positive':
+            return pair.assignment.positive.to(pair.student.bbox_preds.dtype)
+        if name == 'discrepancy':
+            return (pair.teacher.scores() - pair.student.scores()).abs().amax(-1)
+        return pair.student.bbox_preds.new_ones(pair.student.batch_size, pair.student.num_priors)
+
+
+def check_same_objectness(pair: ResponsePair) -> None:
+    """Class logits only pair up when both heads have objectness or neither does."""
+    if (pair.student.objectness is None) != (pair.teacher.objectness is None):
+        raise ValueError(
+            'Class logits of a head with objectness (YOLOX, class given object) and one '
+            f'without do not pair: student {type(pair.student.head).__name__}, teacher '
+            f'{type(pair.teacher.head).__name__}.')

@@ -1,0 +1,61 @@
+"""Box regression distillation toward the teacher's decoded boxes."""
+from typing import Optional, Sequence, Union
+
+from mmdet.structures.bbox import bbox_overlaps
+from torch import Tensor
+
+from mmkd.registry import MODELS
+from .base import DenseResponseLoss, ResponsePair
+
+IOU_MODES = ('iou', 'giou')
+
+
+@MODELS.register_module()
+class BoxKDLoss(DenseResponseLoss):
+    r"""IoU and L1 distillation of decoded boxes, prior by prior.
+
+    Student and teacher boxes are decoded on the shared priors with each
+    head's own decoder (so the heads may encode boxes differently), then
+
+    .. math::
+        \ell_i = \lambda_{iou}\,\big(1 - \mathrm{GIoU}(b^S_i, b^T_i)\big)
+               + \lambda_{l1}\,\frac{\lVert b^S_i - b^T_i \rVert_1}{4 s_i}
+
+    with ``s_i`` the prior's stride (GIoU: Rezatofighi et al., CVPR 2019;
+    ``iou_mode='iou'`` uses plain IoU). By default each prior is weighted by
+    the teacher's score and only priors the teacher scores above
+    ``score_thr`` take part: the teacher's confident boxes act as soft
+    pseudo labels. ``weighting=('positive', 'teacher_score')`` with ``score_thr=0``
+    restricts it to GT-positive priors instead. With no prior kept the loss
+    is a zero that still backpropagates.
+
+    Args:
+        iou_mode: ``'giou'`` or ``'iou'``.
+        iou_weight: ``lambda_iou``.
+        l1_weight: ``lambda_l1``.
+        weighting, score_thr, center_radius, loss_weight: see
+            :class:`DenseResponseLoss`.
+    """
+
+    def __init__(self,
+                 iou_mode: str = 'giou',
+                 iou_weight: float = 1.0,
+                 l1_weight: float = 1.0,
+                 weighting: Union[str, Sequence[str]] = 'teacher_score',
+                 score_thr: float = 0.5,
+                 center_radius: Optional[float] = 2.5,
+                 loss_weight: float = 1.0) -> None:
+        super().__init__(weighting, score_thr, center_radius, loss_weight)
+        if iou_mode not in IOU_MODES:
+            raise ValueError(f'iou_mode must be one of {IOU_MODES}, got {iou_mode!r}.')
+        self.iou_mode = iou_mode
+        self.iou_weight = iou_weight
+        self.l1_weight = l1_weight
+
+    def prior_losses(self, pair: ResponsePair, keep: Tensor) -> Tensor:
+        student = pair.student.select(keep)
+        student_boxes = student.decoded_boxes()[0]
+        teacher_boxes = pair.teacher.select(keep).decoded_boxes()[0]
+        iou = bbox_overlaps(student_boxes, teacher_boxes, mode=self.iou_mode, is_aligned=True)
+        l1 = (student_boxes - teacher_boxes).abs().mean(-1) / student.strides
+        return self.iou_weight * (1 - iou) + self.l1_weight * l1

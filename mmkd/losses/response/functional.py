@@ -1,0 +1,79 @@
+"""Element-wise response distillation terms (no reduction over priors)."""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def binary_kd(student_logits: Tensor, teacher_logits: Tensor, temperature: float,
+              beta: Optional[float] = None) -> Tensor:
+    r"""Per-element binary KD between sigmoid outputs.
+
+    .. math::
+        \ell = T^2 \, |q - \sigma(z_S/T)|^{\beta}\,
+               \mathrm{BCE}\big(\sigma(z_S/T),\ q\big), \quad q = \sigma(z_T/T)
+
+    The focal factor ``|q - p|^beta`` (quality focal loss, Li et al., GFL,
+    NeurIPS 2020) is left out when ``beta`` is ``None``.
+
+    Returns:
+        Tensor: the loss, shaped like the inputs.
+    """
+    student_logits = student_logits / temperature
+    target = (teacher_logits / temperature).sigmoid()
+    loss = F.binary_cross_entropy_with_logits(student_logits, target, reduction='none')
+    if beta is not None:
+        loss = loss * (target - student_logits.sigmoid()).abs().pow(beta)
+    return loss * temperature**2
+
+
+def kl_from_log_probs(teacher_log_probs: Tensor, student_log_probs: Tensor) -> Tensor:
+    r"""``KL(p_T || p_S) = sum_i p_T,i (log p_T,i - log p_S,i)`` over the last dim."""
+    return (teacher_log_probs.exp() * (teacher_log_probs - student_log_probs)).sum(-1)
+
+
+def softmax_kd(student_logits: Tensor, teacher_logits: Tensor, temperature: float) -> Tensor:
+    r"""``T^2 KL(softmax(z_T/T) || softmax(z_S/T))`` over the last dim (Hinton et al., 2015)."""
+    return kl_from_log_probs(F.log_softmax(teacher_logits / temperature, -1),
+                             F.log_softmax(student_logits / temperature, -1)) * temperature**2
+
+
+def dkd_terms(student_logits: Tensor, teacher_logits: Tensor, target: Tensor,
+              temperature: float) -> Tuple[Tensor, Tensor]:
+    r"""TCKD and NCKD of Decoupled KD (Zhao et al., CVPR 2022), times ``T^2``.
+
+    With ``p = softmax(z/T)`` over ``C`` classes and target class ``t``:
+
+    .. math::
+        \mathrm{TCKD} = \mathrm{KL}\big([p^T_t, 1-p^T_t]\ \|\ [p^S_t, 1-p^S_t]\big),
+        \qquad
+        \mathrm{NCKD} = \mathrm{KL}(\hat p^T \| \hat p^S),\ \
+        \hat p_i = \frac{p_i}{1 - p_t}\ (i \ne t)
+
+    so that ``KD = TCKD + (1 - p^T_t) NCKD``.
+
+    Args:
+        student_logits: ``(K, C)`` logits, ``C >= 2``.
+        teacher_logits: ``(K, C)`` logits.
+        target: ``(K,)`` target class of each row.
+        temperature: softmax temperature ``T``.
+
+    Returns:
+        tuple: ``(tckd, nckd)``, each ``(K,)``.
+    """
+    is_target = F.one_hot(target, student_logits.shape[-1]).bool()
+    t_binary, t_others = _decouple(teacher_logits / temperature, is_target)
+    s_binary, s_others = _decouple(student_logits / temperature, is_target)
+    scale = temperature**2
+    return kl_from_log_probs(t_binary, s_binary) * scale, kl_from_log_probs(t_others, s_others) * scale
+
+
+def _decouple(logits: Tensor, is_target: Tensor) -> Tuple[Tensor, Tensor]:
+    """Log-probabilities of ``[target, not target]`` and, renormalised, of the
+    non-target classes; ``(K, 2)`` and ``(K, C - 1)``."""
+    num_rows, num_classes = logits.shape
+    log_probs = F.log_softmax(logits, -1)
+    non_target = log_probs[~is_target].view(num_rows, num_classes - 1)
+    binary = torch.stack([log_probs[is_target], non_target.logsumexp(-1)], -1)
+    return binary, F.log_softmax(non_target, -1)

@@ -1,0 +1,69 @@
+"""Sigmoid-aware classification distillation for dense heads."""
+from typing import Optional, Sequence, Union
+
+from torch import Tensor
+
+from mmkd.registry import MODELS
+from .base import DenseResponseLoss, ResponsePair, check_same_objectness
+from .functional import binary_kd
+
+
+@MODELS.register_module()
+class SigmoidKDLoss(DenseResponseLoss):
+    r"""Per-class binary KD for sigmoid heads (YOLOX, RTMDet, RetinaNet, GFL).
+
+    Every class channel is its own binary classifier, so the soft target of
+    class ``c`` at prior ``i`` is ``q = sigmoid(z_T / T)`` and
+
+    .. math::
+        \ell_i = T^2 \sum_c |q_{ic} - p_{ic}|^{\beta}\,
+                 \mathrm{BCE}(p_{ic}, q_{ic})
+                 + \lambda_{obj}\, T^2 |q^o_i - p^o_i|^{\beta}\,
+                 \mathrm{BCE}(p^o_i, q^o_i),
+        \quad p = \sigma(z_S / T)
+
+    the objectness term only for heads with objectness (YOLOX), where
+    ``p^o, q^o`` are the tempered objectness probabilities. The BCE form
+    follows the binary-classification KD of Yang et al., "Bridging
+    Cross-task Protocol Inconsistency for Distillation in Dense Object
+    Detection" (ICCV 2023); unlike softmax KD it stays meaningful for a single
+    class. The optional focal factor ``|q - p|^beta`` is the quality focal
+    loss modulation (Li et al., "Generalized Focal Loss", NeurIPS 2020). The
+    loss is not zero when the student matches (it equals the teacher's binary
+    entropy there); its gradient is.
+
+    Args:
+        temperature: ``T``.
+        beta: focal exponent; ``None`` disables the factor.
+        objectness_weight: ``lambda_obj`` of the objectness term.
+        weighting, score_thr, center_radius, loss_weight: see
+            :class:`DenseResponseLoss`; the same prior weights apply to the
+            class and objectness terms.
+    """
+
+    def __init__(self,
+                 temperature: float = 1.0,
+                 beta: Optional[float] = None,
+                 objectness_weight: float = 1.0,
+                 weighting: Union[str, Sequence[str]] = 'teacher_score',
+                 score_thr: float = 0.0,
+                 center_radius: Optional[float] = 2.5,
+                 loss_weight: float = 1.0) -> None:
+        super().__init__(weighting, score_thr, center_radius, loss_weight)
+        if temperature <= 0:
+            raise ValueError(f'temperature must be positive, got {temperature}.')
+        self.temperature = temperature
+        self.beta = beta
+        self.objectness_weight = objectness_weight
+
+    def prior_losses(self, pair: ResponsePair, keep: Tensor) -> Tensor:
+        check_same_objectness(pair)
+        student, teacher = pair.student.select(keep), pair.teacher.select(keep)
+        losses = self._binary_kd(student.cls_logits, teacher.cls_logits).sum(-1)
+        if student.objectness is not None:
+            losses = losses + self.objectness_weight * self._binary_kd(
+                student.objectness, teacher.objectness)
+        return losses[0]
+
+    def _binary_kd(self, student_logits: Tensor, teacher_logits: Tensor) -> Tensor:
+        return binary_kd(student_logits, teacher_logits, self.temperature, self.beta)

@@ -1,0 +1,93 @@
+"""Record the outputs of a model's submodules by their module path."""
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, List, Optional
+
+from torch import nn
+
+from .callbacks import BoundModuleHook
+
+_KEY_PATTERN = re.compile(r'^(?P<path>[\w.]*)(\[(?P<index>-?\d+)\])?$')
+
+
+@dataclass(frozen=True)
+class RecordKey:
+    """A module path plus an optional index into its output.
+
+    ``'neck'`` selects the neck's whole output, ``'neck[1]'`` its second
+    element (the second FPN level).
+    """
+    path: str
+    index: Optional[int] = None
+
+    def select(self, records: Dict[str, Any]) -> Any:
+        output = records[self.path]
+        return output if self.index is None else output[self.index]
+
+    def __str__(self) -> str:
+        return self.path if self.index is None else f'{self.path}[{self.index}]'
+
+
+def parse_record_key(text: str) -> RecordKey:
+    match = _KEY_PATTERN.match(text.strip())
+    if match is None:
+        raise ValueError(f'"{text}" is not a module path such as "neck" or "neck[1]"')
+    index = match.group('index')
+    return RecordKey(match.group('path'), None if index is None else int(index))
+
+
+def find_module(model: nn.Module, path: str, config_key: str) -> nn.Module:
+    """``model``'s submodule at ``path``, or an error listing close names."""
+    modules = dict(model.named_modules())
+    if path in modules:
+        return modules[path]
+    close = difflib.get_close_matches(path, [name for name in modules if name], n=5, cutoff=0.5)
+    hint = f' Close names: {", ".join(close)}.' if close else ''
+    top = ', '.join(name for name, _ in model.named_children())
+    raise KeyError(f'{config_key}="{path}" matches no module of {type(model).__name__} '
+                   f'(its top-level modules: {top}).{hint}')
+
+
+class ModuleRecorder:
+    """Keeps the latest outputs of ``paths`` in ``model`` while ``active``.
+
+    Args:
+        model: the detector whose submodules are recorded.
+        paths: module paths such as ``'neck'`` or ``'backbone.stage4'``.
+        config_key: the config key the paths came from, for error messages.
+    """
+
+    def __init__(self, model: nn.Module, paths: Iterable[str], config_key: str) -> None:
+        self.model = model
+        self.modules = {path: find_module(model, path, config_key) for path in sorted(set(paths))}
+        self.records: Dict[str, Any] = {}
+        self.active = False
+        self._handles: List[Any] = []
+
+    def attach(self) -> None:
+        if self._handles:
+            return
+        self._handles = [
+            module.register_forward_hook(BoundModuleHook(module, self._store(path)))
+            for path, module in self.modules.items()
+        ]
+
+    def detach(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+        self.clear()
+
+    def clear(self) -> None:
+        self.records = {}
+
+    def _store(self, path: str):
+        def store(module: nn.Module, args: Any, output: Any) -> None:
+            if self.active:
+                self.records[path] = output
+        return store
+
+    def missing(self) -> List[str]:
+        """Paths whose module did not run since the last :meth:`clear`."""
+        return [path for path in self.modules if path not in self.records]

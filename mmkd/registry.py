@@ -1,0 +1,16 @@
+"""mmkd registries.
+
+They are children of MMDetection's registries under the scope ``mmkd``, so
+configs refer to mmkd classes as ``type='mmkd.DistillationHook'`` while the rest
+of the config keeps ``default_scope = 'mmdet'``.
+"""
+from mmdet.registry import HOOKS as MMDET_HOOKS
+from mmdet.registry import MODELS as MMDET_MODELS
+from mmengine.registry import Registry
+
+HOOKS = Registry('hook', parent=MMDET_HOOKS, scope='mmkd', locations=['mmkd.hooks', 'mmkd.schemes'])
+MODELS = Registry(
+    'model',
+    parent=MMDET_MODELS,
+    scope='mmkd',
+    locations=['mmkd.losses', 'mmkd.masks', 'mmkd.adapters', 'mmkd.schemes'])
