@@ -70,12 +70,18 @@ def build_frozen_detector(config_path: str, checkpoint: Optional[str], config_ke
 
 def run_detector(model: nn.Module, inputs: Tensor, record_paths: Iterable[str],
                  data_samples: Optional[Sequence[Any]] = None) -> None:
-    """Run only as much of ``model`` as the recorded modules need."""
+    """Run only as much of ``model`` as the recorded modules need.
+
+    Modules are called (not their ``forward``) so that forward hooks fire;
+    mmdet's own ``_forward`` calls ``bbox_head.forward`` directly.
+    """
     paths = list(record_paths)
-    if paths and all(path.startswith('backbone') for path in paths):
+    if all(path.startswith('backbone') for path in paths):
         model.backbone(inputs)
-    elif paths and all(path.startswith(('backbone', 'neck')) for path in paths):
+    elif all(path.startswith(('backbone', 'neck')) for path in paths):
         model.extract_feat(inputs)
+    elif all(path.startswith(('backbone', 'neck', 'bbox_head')) for path in paths):
+        model.bbox_head(model.extract_feat(inputs))
     else:
         model._forward(inputs, data_samples)
 

@@ -26,7 +26,8 @@ class DenseOutputs:
     """A dense head's predictions flattened to one row per prior.
 
     Attributes:
-        cls_logits: ``(B, N, C)`` class logits (sigmoid heads only).
+        cls_logits: ``(B, N, C)`` class logits (sigmoid heads only). All
+            tensors are fp32, whatever precision the head ran in.
         bbox_preds: ``(B, N, 4)`` raw regression output, or
             ``(B, N, 4 * (reg_max + 1))`` edge distributions for GFL.
         objectness: ``(B, N)`` objectness logits (YOLOX) or ``None``.
@@ -215,19 +216,19 @@ def _build(head: nn.Module, cls_scores: Sequence[Tensor], bbox_preds: Sequence[T
 
 
 def _flatten_levels(maps: Sequence[Tensor], channels: int) -> Tensor:
-    """``(B, A*channels, H, W)`` per level -> ``(B, sum(H*W*A), channels)``."""
-    return torch.cat([m.permute(0, 2, 3, 1).reshape(m.shape[0], -1, channels) for m in maps], 1)
+    """``(B, A*channels, H, W)`` per level -> ``(B, sum(H*W*A), channels)`` in fp32."""
+    return torch.cat([m.permute(0, 2, 3, 1).reshape(m.shape[0], -1, channels) for m in maps], 1).float()
 
 
 def _grid_priors(head: nn.Module, level_sizes: LevelSizes, like: Tensor) -> Tuple[Tensor, Tensor]:
     generator = head.prior_generator
-    kwargs = dict(dtype=like.dtype, device=like.device)
+    kwargs = dict(dtype=torch.float32, device=like.device)
     if isinstance(generator, MlvlPointGenerator):
         mlvl_priors = generator.grid_priors(level_sizes, with_stride=True, **kwargs)
     else:
         mlvl_priors = generator.grid_priors(level_sizes, **kwargs)
     counts = torch.tensor([len(p) for p in mlvl_priors], device=like.device)
-    level_strides = like.new_tensor([stride[0] for stride in generator.strides])
+    level_strides = torch.tensor([float(stride[0]) for stride in generator.strides], device=like.device)
     return torch.cat(mlvl_priors), torch.repeat_interleave(level_strides, counts)
 
 

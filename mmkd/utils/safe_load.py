@@ -5,8 +5,15 @@ MMEngine 0.10.7 calls ``torch.load`` without the argument, so ``--resume``
 fails on the message hub's ``HistoryBuffer`` and the numpy arrays inside it.
 Instead of switching ``weights_only`` off, mmkd allow-lists exactly the types
 that MMEngine and MMDetection write into a checkpoint.
+
+``HistoryBuffer`` keeps its statistics functions (``min``, ``max``, ``mean``,
+``current``) in a dict that pickle writes as ``getattr(HistoryBuffer, name)``.
+A general ``getattr`` would let a crafted checkpoint reach any attribute of an
+allowed class, so mmkd registers, under the name ``builtins.getattr``, a
+function that resolves only public attributes of ``HistoryBuffer`` itself.
 """
-from typing import List
+import pickle
+from typing import Any, List
 
 import numpy as np
 import torch
@@ -22,10 +29,19 @@ def _numpy_types() -> List[object]:
             np.ndarray, np.dtype, *dtype_classes, *scalar_types]
 
 
+def history_buffer_getattr(owner: Any, name: str) -> Any:
+    """``getattr`` restricted to the public methods of ``HistoryBuffer``."""
+    from mmengine.logging import HistoryBuffer
+    if owner is HistoryBuffer and not name.startswith('_') and callable(vars(HistoryBuffer).get(name)):
+        return getattr(owner, name)
+    raise pickle.UnpicklingError(f'mmkd refuses getattr({owner!r}, {name!r}) in a checkpoint: only '
+                                 'HistoryBuffer statistics are allowed')
+
+
 def checkpoint_safe_globals() -> List[object]:
     """Every non-tensor type an MMEngine/MMDetection training checkpoint holds."""
     from mmengine.logging import HistoryBuffer
-    return [HistoryBuffer, *_numpy_types()]
+    return [HistoryBuffer, (history_buffer_getattr, 'builtins.getattr'), *_numpy_types()]
 
 
 def allow_mmengine_checkpoints() -> None:

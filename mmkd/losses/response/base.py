@@ -54,6 +54,7 @@ class DenseResponseLoss(DistillLoss):
             uses the whole GT box.
         loss_weight: multiplier ``lambda`` of the loss.
     """
+    adapts_student = False
 
     def __init__(self,
                  weighting: Union[str, Sequence[str]] = 'teacher_score',

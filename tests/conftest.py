@@ -1,0 +1,29 @@
+"""Session fixtures: a small synthetic COCO dataset and a trained tiny teacher."""
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import mmkd  # noqa: E402,F401
+from mmdet.utils import register_all_modules  # noqa: E402
+
+register_all_modules(init_default_scope=False)
+
+
+@pytest.fixture(scope='session')
+def synth_root(tmp_path_factory) -> str:
+    root = '/tmp/synth'  # TEMPORARY until the synthetic generator lands
+    return root
+
+
+@pytest.fixture(scope='session')
+def teacher_checkpoint(tmp_path_factory, synth_root) -> Path:
+    """The test teacher trained for one epoch (its quality does not matter here)."""
+    from utils import load_config, train
+    work_dir = tmp_path_factory.mktemp('teacher')
+    cfg = load_config('yolox_tiny_teacher_synth.py', work_dir, synth_root,
+                      train_cfg=dict(max_epochs=1, val_interval=5))
+    train(cfg)
+    return work_dir / 'epoch_1.pth'

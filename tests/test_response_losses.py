@@ -1,0 +1,260 @@
+"""Tests of mmkd.losses.response with hand-computed values."""
+import math
+
+import pytest
+import torch
+from mmdet.models.dense_heads import GFLHead, YOLOXHead
+from mmdet.structures import DetDataSample
+from mmengine.structures import InstanceData
+from torch import nn
+
+from mmkd.context import DistillContext
+from mmkd.losses.response import BoxKDLoss, DKDLoss, LDLoss, SigmoidKDLoss
+from mmkd.losses.response.functional import binary_kd, dkd_terms, softmax_kd
+from mmkd.registry import MODELS
+
+STRIDES = [8, 16, 32]
+SIZE = 64
+LEVELS = [(SIZE // s, SIZE // s) for s in STRIDES]  # 84 priors
+BATCH = 2
+LN3 = math.log(3.0)
+
+
+def yolox(num_classes=1):
+    return YOLOXHead(num_classes=num_classes, in_channels=4, feat_channels=4, stacked_convs=1,
+                     strides=STRIDES)
+
+
+def gfl(num_classes=1, reg_max=4):
+    return GFLHead(
+        num_classes=num_classes, in_channels=4, feat_channels=4, stacked_convs=1, reg_max=reg_max,
+        norm_cfg=dict(type='BN'),
+        anchor_generator=dict(type='AnchorGenerator', ratios=[1.0], octave_base_scale=8,
+                              scales_per_octave=1, strides=STRIDES),
+        loss_cls=dict(type='QualityFocalLoss', use_sigmoid=True, beta=2.0))
+
+
+def maps(values, requires_grad=False):
+    """One ``(B, len(values), H, W)`` constant map per level."""
+    values = torch.as_tensor(values, dtype=torch.float32).view(1, -1, 1, 1)
+    return [values.expand(BATCH, -1, h, w).clone().requires_grad_(requires_grad) for h, w in LEVELS]
+
+
+def yolox_outputs(cls, box=(0.0, 0.0, 0.0, 0.0), obj=0.0, requires_grad=False):
+    return (maps(cls, requires_grad), maps(box, requires_grad), maps([obj], requires_grad))
+
+
+def context(student_head, teacher_head, boxes=(), labels=()):
+    student, teacher = nn.Module(), nn.Module()
+    student.bbox_head, teacher.bbox_head = student_head, teacher_head
+    gt = InstanceData(bboxes=torch.tensor(boxes, dtype=torch.float32).view(-1, 4),
+                      labels=torch.tensor(labels, dtype=torch.long))
+    samples = [DetDataSample(gt_instances=gt) for _ in range(BATCH)]
+    return DistillContext(inputs=torch.zeros(BATCH, 3, SIZE, SIZE), data_samples=samples,
+                          student=student, teacher=teacher)
+
+
+def leaves(outputs):
+    return [t for level_maps in outputs for t in level_maps]
+
+
+# --------------------------------------------------------------------- functional
+
+
+def test_binary_kd_hand_values():
+    student, teacher = torch.zeros(1), torch.tensor([2 * LN3])  # q = sigmoid(ln 3) = 0.75 at T=2
+    # BCE(0.5, 0.75) = -(0.75 + 0.25) ln 0.5 = ln 2, times T^2 = 4
+    torch.testing.assert_close(binary_kd(student, teacher, 2.0), torch.tensor([4 * math.log(2)]))
+    # focal factor |0.75 - 0.5|^2
+    torch.testing.assert_close(binary_kd(student, teacher, 2.0, beta=2.0),
+                               torch.tensor([4 * math.log(2) / 16]))
+
+
+def test_dkd_identity_on_random_logits():
+    """Classic KD = TCKD + (1 - p_t^T) NCKD (Zhao et al., CVPR 2022, Eq. 7)."""
+    gen = torch.Generator().manual_seed(0)
+    student, teacher = torch.randn(2, 64, 7, generator=gen).mul(3).unbind()
+    target = torch.randint(0, 7, (64, ), generator=gen)
+    for temperature in (1.0, 4.0):
+        tckd, nckd = dkd_terms(student, teacher, target, temperature)
+        p_target = (teacher / temperature).softmax(-1).gather(1, target[:, None])[:, 0]
+        torch.testing.assert_close(softmax_kd(student, teacher, temperature),
+                                   tckd + (1 - p_target) * nckd)
+        assert (tckd >= 0).all() and (nckd >= 0).all()
+
+
+def test_dkd_terms_hand_values():
+    # three classes, target 0; teacher p = [1/2, 1/4, 1/4], student uniform
+    teacher = torch.log(torch.tensor([[2.0, 1.0, 1.0]]))
+    tckd, nckd = dkd_terms(torch.zeros(1, 3), teacher, torch.tensor([0]), 1.0)
+    expected_tckd = 0.5 * math.log(0.5 / (1 / 3)) + 0.5 * math.log(0.5 / (2 / 3))
+    torch.testing.assert_close(tckd, torch.tensor([expected_tckd]))
+    torch.testing.assert_close(nckd, torch.zeros(1))  # both renormalise to [1/2, 1/2]
+
+
+# ------------------------------------------------------------------ classification
+
+
+def test_sigmoid_kd_single_class_yolox():
+    """One class: per prior ln 2 for the class and ln 2 for objectness."""
+    head = yolox(num_classes=1)
+    loss = SigmoidKDLoss(weighting='all', loss_weight=0.5)
+    student = yolox_outputs([0.0], obj=0.0, requires_grad=True)
+    value = loss(student, yolox_outputs([LN3], obj=LN3), context(head, head))
+    torch.testing.assert_close(value, torch.tensor(0.5 * 2 * math.log(2)))
+    # teacher-score weights are uniform here (0.75 * 0.75), so the mean is unchanged
+    weighted = SigmoidKDLoss(objectness_weight=0.0)
+    torch.testing.assert_close(weighted(student, yolox_outputs([LN3], obj=LN3), context(head, head)),
+                               torch.tensor(math.log(2)))
+
+
+def test_sigmoid_kd_built_from_registry():
+    loss = MODELS.build(dict(type='mmkd.SigmoidKDLoss', temperature=2.0, beta=1.0))
+    assert isinstance(loss, SigmoidKDLoss) and loss.temperature == 2.0
+
+
+def test_dkd_single_class_reduces_to_binary_kd():
+    head = yolox(num_classes=1)
+    loss = DKDLoss(alpha=1.0, beta=8.0, temperature=1.0, weighting='all')
+    value = loss(yolox_outputs([0.0]), yolox_outputs([LN3]), context(head, head))
+    # softmax([z, 0]) = [sigmoid(z), 1 - sigmoid(z)]: KL([.75, .25] || [.5, .5]); NCKD = 0
+    expected = 0.75 * math.log(1.5) + 0.25 * math.log(0.5)
+    torch.testing.assert_close(value, torch.tensor(expected))
+    with pytest.raises(ValueError, match='at least two classes'):
+        DKDLoss(with_background=False, weighting='all')(yolox_outputs([0.0]), yolox_outputs([LN3]),
+                                                        context(head, head))
+
+
+def test_dkd_gt_target_uses_assigned_label():
+    head = yolox(num_classes=3)
+    student_cls, teacher_cls = [0.0, 1.0, 2.0], [3.0, 0.0, 0.0]  # teacher argmax: class 0
+    ctx = context(head, head, boxes=[[-1, -1, SIZE, SIZE]], labels=[2])  # every prior positive
+    kwargs = dict(weighting='all', temperature=2.0, center_radius=None, with_background=False)
+    by_gt = DKDLoss(target='gt', **kwargs)(yolox_outputs(student_cls), yolox_outputs(teacher_cls), ctx)
+    by_teacher = DKDLoss(target='teacher', **kwargs)(yolox_outputs(student_cls),
+                                                     yolox_outputs(teacher_cls), ctx)
+
+    def expected(target):
+        tckd, nckd = dkd_terms(torch.tensor([student_cls]), torch.tensor([teacher_cls]),
+                               torch.tensor([target]), 2.0)
+        return (tckd + 8.0 * nckd)[0]
+
+    torch.testing.assert_close(by_gt, expected(2))
+    torch.testing.assert_close(by_teacher, expected(0))
+
+
+def test_positive_and_discrepancy_weighting():
+    head = yolox(num_classes=1)
+    # GT box over the top-left 16x16 pixels: stride-8 priors at (0|8, 0|8) -> x,y in (0, 16)
+    # strictly inside only (8, 8); the centre region of 2.5 strides does not cut it.
+    ctx = context(head, head, boxes=[[0, 0, 16, 16]], labels=[0])
+    loss = SigmoidKDLoss(weighting='positive')
+    student, teacher = yolox_outputs([0.0]), yolox_outputs([LN3], obj=LN3)
+    weights = loss.prior_weights(_pair(loss, student, teacher, ctx))
+    assert weights.sum().item() == BATCH and weights[:, 9].eq(1).all()
+    # identical student and teacher: every discrepancy weight is 0 -> loss 0
+    same = SigmoidKDLoss(weighting='discrepancy')(teacher, teacher, ctx)
+    assert same.item() == 0.0
+
+
+def _pair(loss, student, teacher, ctx):
+    from mmkd.heads import pair_dense_outputs
+    from mmkd.losses.response import ResponsePair
+    return ResponsePair(*pair_dense_outputs(ctx.student.bbox_head, student, ctx.teacher.bbox_head,
+                                            teacher), ctx=ctx, center_radius=loss.center_radius)
+
+
+def test_refuses_mismatched_heads():
+    ctx = context(yolox(num_classes=1), yolox(num_classes=2))
+    with pytest.raises(ValueError, match='num_classes=1 .* num_classes=2'):
+        SigmoidKDLoss()(yolox_outputs([0.0]), yolox_outputs([0.0, 0.0]), ctx)
+    with pytest.raises(ValueError, match='weighting must name'):
+        SigmoidKDLoss(weighting=('positive', 'everything'))
+
+
+# ---------------------------------------------------------------------- box / LD
+
+
+def test_box_kd_half_stride_shift():
+    """Teacher boxes shifted by half a stride: IoU = GIoU = 1/3, L1 = s/4 per coordinate."""
+    head = yolox(num_classes=1)
+    loss = BoxKDLoss()
+    student = yolox_outputs([5.0], box=[0.0, 0.0, 0.0, 0.0], obj=5.0, requires_grad=True)
+    teacher = yolox_outputs([5.0], box=[0.5, 0.0, 0.0, 0.0], obj=5.0)
+    value = loss(student, teacher, context(head, head))
+    torch.testing.assert_close(value, torch.tensor(2 / 3 + 0.25))
+    torch.testing.assert_close(loss(teacher, teacher, context(head, head)), torch.tensor(0.0))
+
+
+def test_box_kd_no_confident_priors():
+    """Loss 0 with a gradient and no NaN, even when unkept student boxes overflow."""
+    head = yolox(num_classes=1)
+    student = yolox_outputs([0.0], box=[0.0, 0.0, 1000.0, 1000.0], requires_grad=True)
+    value = BoxKDLoss(score_thr=0.5)(student, yolox_outputs([-5.0], obj=-5.0), context(head, head))
+    assert value.item() == 0.0 and value.requires_grad
+    value.backward()
+    for grad in (t.grad for t in student[1]):  # box maps
+        assert grad is not None and torch.isfinite(grad).all() and grad.eq(0).all()
+
+
+def gfl_outputs(cls, edge_logits, requires_grad=False):
+    return (maps(cls, requires_grad), maps(list(edge_logits) * 4, requires_grad))
+
+
+def test_ld_hand_value():
+    head = gfl(reg_max=4)
+    temperature = 10.0
+    # teacher bins p = [1/2, 1/8, 1/8, 1/8, 1/8] at T; student uniform over 5 bins
+    teacher = gfl_outputs([0.0], [temperature * math.log(4.0), 0, 0, 0, 0])
+    loss = LDLoss(temperature=temperature, weighting='all', vlr_weight=0.0)
+    value = loss(gfl_outputs([0.0], [0.0] * 5), teacher, context(head, head))
+    kl = 0.5 * math.log(0.5 * 5) + 4 * 0.125 * math.log(0.125 * 5)
+    torch.testing.assert_close(value, torch.tensor(temperature**2 * kl))
+
+
+def test_ld_regions_and_refusal():
+    head = gfl(reg_max=4)
+    ctx = context(head, head, boxes=[[8, 8, 40, 40]], labels=[0])
+    outputs = gfl_outputs([0.0], [0.0] * 5)
+    main = LDLoss(vlr_weight=0.0).prior_weights(_pair(LDLoss(), outputs, outputs, ctx))
+    with_vlr = LDLoss(vlr_weight=0.5).prior_weights(_pair(LDLoss(), outputs, outputs, ctx))
+    assert main.gt(0).sum() > 0
+    extra = with_vlr - main
+    assert extra.gt(0).any() and extra[main > 0].eq(0).all() and extra.max() == 0.5
+    with pytest.raises(ValueError, match='LD needs edge-distribution heads'):
+        yolo = yolox()
+        LDLoss()(yolox_outputs([0.0]), yolox_outputs([0.0]), context(yolo, yolo))
+
+
+# --------------------------------------------------------------------- gradients
+
+
+@pytest.mark.parametrize('loss', [
+    SigmoidKDLoss(temperature=2.0, beta=2.0),
+    DKDLoss(),
+    DKDLoss(target='gt', weighting=('positive', 'teacher_score')),
+    BoxKDLoss(score_thr=0.0),
+    SigmoidKDLoss(weighting='discrepancy'),
+], ids=lambda loss: type(loss).__name__)
+def test_gradients_reach_only_student_yolox(loss):
+    torch.manual_seed(0)
+    student_head, teacher_head = yolox(num_classes=3), yolox(num_classes=3)
+    feats = tuple(torch.randn(BATCH, 4, h, w) for h, w in LEVELS)
+    ctx = context(student_head, teacher_head, boxes=[[4, 4, 40, 30]], labels=[1])
+    value = loss(student_head(feats), teacher_head(feats), ctx)
+    value.backward()
+    assert torch.isfinite(value) and value > 0
+    assert all(p.grad is None for p in teacher_head.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in student_head.parameters())
+
+
+def test_gradients_reach_only_student_gfl():
+    student = gfl_outputs([0.5], [0.0, 1.0, 0.0, 0.0, 0.0], requires_grad=True)
+    teacher = gfl_outputs([1.0], [2.0, 0.0, 0.0, 0.0, 0.0], requires_grad=True)
+    head = gfl(reg_max=4)
+    ctx = context(head, head, boxes=[[8, 8, 40, 40]], labels=[0])
+    losses = LDLoss(), BoxKDLoss(score_thr=0.0), SigmoidKDLoss()
+    total = sum(loss(student, teacher, ctx) for loss in losses)
+    total.backward()
+    assert all(t.grad is None for t in leaves(teacher))
+    assert all(t.grad is not None for t in leaves(student))
