@@ -7,7 +7,7 @@ for their priors and decoders), with 10 GT boxes per image.
 
 Usage::
 
-    python benchmarks/response_kd.py [--batch 8] [--size 640] [--repeat 10] [--device cpu]
+    python benchmarks/response_kd.py [--batch 8] [--size 640] [--repeat 10] [--device cpu] [--threads N]
 """
 import argparse
 import statistics
@@ -61,8 +61,9 @@ def context(student: nn.Module, teacher: nn.Module, batch: int, size: int, devic
                           student=models[0], teacher=models[1])
 
 
-def time_loss(loss: nn.Module, head: nn.Module, channels: Sequence[int], args: argparse.Namespace) -> float:
-    """Median seconds of one forward + backward."""
+def time_loss(loss: nn.Module, head: nn.Module, channels: Sequence[int],
+              args: argparse.Namespace) -> List[float]:
+    """Seconds of each timed forward + backward."""
     head = head.to(args.device)
     ctx = context(head, head, args.batch, args.size, args.device)
     teacher = head_outputs(head, channels, args.batch, args.size, args.device, False)
@@ -75,7 +76,7 @@ def time_loss(loss: nn.Module, head: nn.Module, channels: Sequence[int], args: a
         _sync(args.device)
         if step >= args.warmup:
             times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return times
 
 
 def _sync(device: str) -> None:
@@ -106,14 +107,17 @@ def main() -> None:
     parser.add_argument('--repeat', type=int, default=10)
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--device', default='cpu')
+    parser.add_argument('--threads', type=int, default=None, help='torch CPU threads')
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     print(f'batch {args.batch}, {args.size} px, {NUM_CLASSES} classes, device {args.device}, '
-          f'{torch.get_num_threads()} threads, median of {args.repeat}')
-    print('| loss | fwd+bwd (ms) |\n|---|---:|')
+          f'{torch.get_num_threads()} threads, {args.repeat} runs after {args.warmup} warm-up')
+    print('| loss | median fwd+bwd (ms) | min (ms) |\n|---|---:|---:|')
     for name, build_loss, build_head, channels in cases():
-        seconds = time_loss(build_loss(), build_head(), channels, args)
-        print(f'| {name} | {seconds * 1000:.1f} |')
+        times = time_loss(build_loss(), build_head(), channels, args)
+        print(f'| {name} | {statistics.median(times) * 1000:.1f} | {min(times) * 1000:.1f} |')
 
 
 if __name__ == '__main__':

@@ -102,6 +102,9 @@ def test_sigmoid_kd_single_class_yolox():
     student = yolox_outputs([0.0], obj=0.0, requires_grad=True)
     value = loss(student, yolox_outputs([LN3], obj=LN3), context(head, head))
     torch.testing.assert_close(value, torch.tensor(0.5 * 2 * math.log(2)))
+    objectness_only = SigmoidKDLoss(weighting='all', class_weight=0.0)
+    torch.testing.assert_close(objectness_only(student, yolox_outputs([LN3], obj=LN3), context(head, head)),
+                               torch.tensor(math.log(2)))
     # teacher-score weights are uniform here (0.75 * 0.75), so the mean is unchanged
     weighted = SigmoidKDLoss(objectness_weight=0.0)
     torch.testing.assert_close(weighted(student, yolox_outputs([LN3], obj=LN3), context(head, head)),
@@ -258,3 +261,25 @@ def test_gradients_reach_only_student_gfl():
     total.backward()
     assert all(t.grad is None for t in leaves(teacher))
     assert all(t.grad is not None for t in leaves(student))
+
+
+def test_real_yolox_teacher_student_detectors():
+    """The losses on the heads of two real YOLOX detectors of different widths."""
+    from mmdet.registry import MODELS as MMDET_MODELS
+    from mmdet.utils import register_all_modules
+    from mmengine.config import Config
+    register_all_modules()
+    student = MMDET_MODELS.build(Config.fromfile('tests/configs/yolox_tiny_synth.py').model)
+    teacher = MMDET_MODELS.build(Config.fromfile('tests/configs/yolox_tiny_teacher_synth.py').model)
+    inputs = torch.randn(BATCH, 3, 96, 96)
+    student_out = student.bbox_head(student.extract_feat(inputs))
+    with torch.no_grad():
+        teacher_out = teacher.bbox_head(teacher.extract_feat(inputs))
+    ctx = context(student.bbox_head, teacher.bbox_head, boxes=[[10, 10, 50, 60]], labels=[1])
+    ctx.student, ctx.teacher = student, teacher
+    losses = [SigmoidKDLoss(), DKDLoss(target='gt'), BoxKDLoss(score_thr=0.0)]
+    total = sum(loss(student_out, teacher_out, ctx) for loss in losses)
+    total.backward()
+    assert torch.isfinite(total)
+    assert all(p.grad is None for p in teacher.parameters())
+    assert student.backbone.stem.conv.conv.weight.grad.abs().sum() > 0

@@ -39,15 +39,23 @@ def load_weights(model: nn.Module, checkpoint: str, config_key: str) -> dict:
     state_dict = loaded.get('state_dict', loaded)
     state_dict = {key[len('module.'):] if key.startswith('module.') else key: value
                   for key, value in state_dict.items()}
-    result = model.load_state_dict(state_dict, strict=False)
-    problems = [f'{name} keys: {", ".join(keys[:8])}{" ..." if len(keys) > 8 else ""}'
-                for name, keys in (('missing', result.missing_keys),
-                                   ('unexpected', result.unexpected_keys)) if keys]
+    problems = _mismatches(model.state_dict(), state_dict)
     if problems:
         raise ValueError(f'{config_key}="{checkpoint}" does not match the teacher config: '
                          + '; '.join(problems)
                          + '. Check that teacher.config is the config the checkpoint was trained with.')
+    model.load_state_dict(state_dict, strict=True)
     return loaded.get('meta', {}) if isinstance(loaded, dict) else {}
+
+
+def _mismatches(expected: dict, loaded: dict) -> list:
+    """Missing, unexpected and wrongly shaped keys, a few of each."""
+    groups = (('missing', [k for k in expected if k not in loaded]),
+              ('unexpected', [k for k in loaded if k not in expected]),
+              ('shape-mismatched', [f'{k} {tuple(loaded[k].shape)} vs {tuple(expected[k].shape)}'
+                                    for k in expected if k in loaded and loaded[k].shape != expected[k].shape]))
+    return [f'{name} keys: {", ".join(keys[:5])}{" ..." if len(keys) > 5 else ""}'
+            for name, keys in groups if keys]
 
 
 def freeze(model: nn.Module) -> nn.Module:

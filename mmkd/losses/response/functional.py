@@ -62,18 +62,23 @@ def dkd_terms(student_logits: Tensor, teacher_logits: Tensor, target: Tensor,
     Returns:
         tuple: ``(tckd, nckd)``, each ``(K,)``.
     """
-    is_target = F.one_hot(target, student_logits.shape[-1]).bool()
-    t_binary, t_others = _decouple(teacher_logits / temperature, is_target)
-    s_binary, s_others = _decouple(student_logits / temperature, is_target)
+    t_binary, t_others = _decouple(teacher_logits / temperature, target)
+    s_binary, s_others = _decouple(student_logits / temperature, target)
     scale = temperature**2
     return kl_from_log_probs(t_binary, s_binary) * scale, kl_from_log_probs(t_others, s_others) * scale
 
 
-def _decouple(logits: Tensor, is_target: Tensor) -> Tuple[Tensor, Tensor]:
-    """Log-probabilities of ``[target, not target]`` and, renormalised, of the
-    non-target classes; ``(K, 2)`` and ``(K, C - 1)``."""
-    num_rows, num_classes = logits.shape
+def _decouple(logits: Tensor, target: Tensor) -> Tuple[Tensor, Tensor]:
+    """``(K, 2)`` log-probabilities of ``[target, not target]`` and ``(K, C)``
+    log-probabilities renormalised over the non-target classes.
+
+    The target column of the second holds 0 rather than ``-inf``, so that
+    :func:`kl_from_log_probs` gets a zero term there (``1 * (0 - 0)``) and
+    stays finite; dense masking keeps it fast on CPU.
+    """
     log_probs = F.log_softmax(logits, -1)
-    non_target = log_probs[~is_target].view(num_rows, num_classes - 1)
-    binary = torch.stack([log_probs[is_target], non_target.logsumexp(-1)], -1)
-    return binary, F.log_softmax(non_target, -1)
+    is_target = F.one_hot(target, logits.shape[-1]).bool()
+    log_target = log_probs.gather(-1, target[:, None])[:, 0]
+    log_rest = log_probs.masked_fill(is_target, float('-inf')).logsumexp(-1)
+    others = (log_probs - log_rest[:, None]).masked_fill(is_target, 0.0)
+    return torch.stack([log_target, log_rest], -1), others

@@ -16,7 +16,7 @@ class SigmoidKDLoss(DenseResponseLoss):
     class ``c`` at prior ``i`` is ``q = sigmoid(z_T / T)`` and
 
     .. math::
-        \ell_i = T^2 \sum_c |q_{ic} - p_{ic}|^{\beta}\,
+        \ell_i = \lambda_{cls}\, T^2 \sum_c |q_{ic} - p_{ic}|^{\beta}\,
                  \mathrm{BCE}(p_{ic}, q_{ic})
                  + \lambda_{obj}\, T^2 |q^o_i - p^o_i|^{\beta}\,
                  \mathrm{BCE}(p^o_i, q^o_i),
@@ -35,6 +35,8 @@ class SigmoidKDLoss(DenseResponseLoss):
     Args:
         temperature: ``T``.
         beta: focal exponent; ``None`` disables the factor.
+        class_weight: ``lambda_cls`` of the class term (0 with
+            ``objectness_weight > 0`` distils YOLOX objectness alone).
         objectness_weight: ``lambda_obj`` of the objectness term.
         weighting, score_thr, center_radius, loss_weight: see
             :class:`DenseResponseLoss`; the same prior weights apply to the
@@ -44,6 +46,7 @@ class SigmoidKDLoss(DenseResponseLoss):
     def __init__(self,
                  temperature: float = 1.0,
                  beta: Optional[float] = None,
+                 class_weight: float = 1.0,
                  objectness_weight: float = 1.0,
                  weighting: Union[str, Sequence[str]] = 'teacher_score',
                  score_thr: float = 0.0,
@@ -54,12 +57,13 @@ class SigmoidKDLoss(DenseResponseLoss):
             raise ValueError(f'temperature must be positive, got {temperature}.')
         self.temperature = temperature
         self.beta = beta
+        self.class_weight = class_weight
         self.objectness_weight = objectness_weight
 
     def prior_losses(self, pair: ResponsePair, keep: Tensor) -> Tensor:
         check_same_objectness(pair)
         student, teacher = pair.student.select(keep), pair.teacher.select(keep)
-        losses = self._binary_kd(student.cls_logits, teacher.cls_logits).sum(-1)
+        losses = self.class_weight * self._binary_kd(student.cls_logits, teacher.cls_logits).sum(-1)
         if student.objectness is not None:
             losses = losses + self.objectness_weight * self._binary_kd(
                 student.objectness, teacher.objectness)

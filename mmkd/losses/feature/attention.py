@@ -1,0 +1,131 @@
+"""Attention-guided and non-local distillation (Zhang & Ma, ICLR 2021)."""
+from typing import List, Sequence
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from mmkd.context import DistillContext
+from mmkd.masks import (ChannelAttentionMask, ProductMask, SpatialAttentionMask, channel_activity,
+                        spatial_activity)
+from mmkd.registry import MODELS
+from ..base import DistillLoss
+from .utils import align_levels
+
+
+@MODELS.register_module()
+class AttentionGuidedLoss(DistillLoss):
+    """Attention-guided distillation: attention transfer plus attention-masked imitation.
+
+    With ``G^S``, ``G^C`` the mean absolute activations over channels and over
+    locations (:mod:`mmkd.masks.attention`) and the masks
+    ``M^S = H W softmax((G^S(S) + G^S(T)) / T)``,
+    ``M^C = C softmax((G^C(S) + G^C(T)) / T)`` (teacher and student together,
+    computed without gradient), per level and image::
+
+        L_AT = ||G^S(S) - G^S(T)||_2 + ||G^C(S) - G^C(T)||_2
+        L_AM = (sum_{c,h,w} (T - S)^2 M^S_hw M^C_c)^(1/2)
+        L    = loss_weight * sum_l mean_b (alpha L_AT + beta L_AM)
+
+    Zhang & Ma, "Improve Object Detection with Feature-based Knowledge
+    Distillation: Towards Accurate and Efficient Detectors", ICLR 2021 (eq.
+    1-5). Defaults: ``alpha=4e-4, beta=2e-2`` (the one-stage settings; two-stage
+    detectors used ``7e-5, 4e-3``) and ``T=0.5``.
+
+    Args:
+        alpha_at: weight of the attention-transfer term.
+        beta_am: weight of the attention-masked imitation term.
+        temperature: softmax temperature of the masks.
+        loss_weight: multiplier of the loss.
+    """
+
+    def __init__(self, alpha_at: float = 4e-4, beta_am: float = 2e-2, temperature: float = 0.5,
+                 loss_weight: float = 1.0) -> None:
+        super().__init__(loss_weight)
+        self.alpha_at = alpha_at
+        self.beta_am = beta_am
+        self.mask = ProductMask([SpatialAttentionMask(temperature, source='student_teacher'),
+                                 ChannelAttentionMask(temperature, source='student_teacher')])
+
+    def forward(self, student: List[Tensor], teacher: List[Tensor], ctx: DistillContext) -> Tensor:
+        student, teacher = align_levels(student, teacher, type(self).__name__)
+        masks = self.mask(student, teacher, ctx)
+        total = student[0].new_zeros(())
+        for s, t, m in zip(student, teacher, masks):
+            transfer = (_image_norm(spatial_activity(s) - spatial_activity(t))
+                        + _image_norm(channel_activity(s) - channel_activity(t)))
+            masked = _image_norm((t - s) * m.sqrt())
+            total = total + (self.alpha_at * transfer + self.beta_am * masked).mean()
+        return self.loss_weight * total
+
+
+class NonLocalBlock(nn.Module):
+    """Embedded-Gaussian non-local block: ``z = x + W_z softmax(theta(x)^T phi(x) / sqrt(d)) g(x)``.
+
+    Wang et al., "Non-local Neural Networks", CVPR 2018; ``theta``, ``phi``,
+    ``g`` are 1x1 convolutions to ``d = C / reduction`` channels and ``W_z``
+    (1x1, back to ``C``) starts at zero, so the block starts as the identity.
+    The attention runs through ``scaled_dot_product_attention`` (memory
+    efficient on large maps).
+    """
+
+    def __init__(self, in_channels: int, reduction: int = 2) -> None:
+        super().__init__()
+        inner = max(in_channels // reduction, 1)
+        self.theta = nn.Conv2d(in_channels, inner, 1)
+        self.phi = nn.Conv2d(in_channels, inner, 1)
+        self.g = nn.Conv2d(in_channels, inner, 1)
+        self.out = nn.Conv2d(inner, in_channels, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        batch, _, height, width = x.shape
+        query, key, value = (conv(x).flatten(2).transpose(1, 2)[:, None]
+                             for conv in (self.theta, self.phi, self.g))
+        context = F.scaled_dot_product_attention(query, key, value)
+        return x + self.out(context[:, 0].transpose(1, 2).reshape(batch, -1, height, width))
+
+
+@MODELS.register_module()
+class NonLocalDistillLoss(DistillLoss):
+    """Non-local distillation: match the relations captured by non-local blocks.
+
+    Per level, learnable non-local blocks ``R_S`` (student) and ``R_T``
+    (teacher) and::
+
+        L = loss_weight * gamma * sum_l mean_b ||R_S(S_l) - R_T(T_l)||_2
+
+    Zhang & Ma, ICLR 2021 (eq. 6; ``gamma = 4e-4`` for one-stage and
+    ``7e-5`` for two-stage detectors). The blocks are parameters of this loss
+    and train with the student.
+
+    Args:
+        in_channels: teacher channels of each level.
+        gamma: weight of the non-local term.
+        reduction: channel reduction inside the blocks.
+        loss_weight: multiplier of the loss.
+    """
+
+    def __init__(self, in_channels: Sequence[int], gamma: float = 4e-4, reduction: int = 2,
+                 loss_weight: float = 1.0) -> None:
+        super().__init__(loss_weight)
+        self.in_channels = list(in_channels)
+        self.gamma = gamma
+        self.student_blocks = nn.ModuleList(NonLocalBlock(c, reduction) for c in self.in_channels)
+        self.teacher_blocks = nn.ModuleList(NonLocalBlock(c, reduction) for c in self.in_channels)
+
+    def forward(self, student: List[Tensor], teacher: List[Tensor], ctx: DistillContext) -> Tensor:
+        student, teacher = align_levels(student, teacher, type(self).__name__)
+        channels = [t.shape[1] for t in teacher]
+        if channels != self.in_channels:
+            raise ValueError(f'NonLocalDistillLoss was built for in_channels={self.in_channels} but '
+                             f'the teacher levels have {channels} channels')
+        total = student[0].new_zeros(())
+        for s, t, block_s, block_t in zip(student, teacher, self.student_blocks, self.teacher_blocks):
+            total = total + _image_norm(block_s(s) - block_t(t)).mean()
+        return self.loss_weight * self.gamma * total
+
+
+def _image_norm(x: Tensor) -> Tensor:
+    """``(B, ...)`` -> ``(B,)`` Euclidean norm of each image's entries."""
+    return x.flatten(1).norm(dim=1)
