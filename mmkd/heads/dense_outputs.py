@@ -78,26 +78,32 @@ class DenseOutputs:
             scores = scores * self.objectness.sigmoid().unsqueeze(-1)
         return scores
 
-    def decoded_boxes(self) -> Tensor:
-        """``(B, N, 4)`` boxes ``x1, y1, x2, y2`` in input pixels (unclipped)."""
-        return self.decoder(self)
+    def decoded_boxes(self, keep: Optional[Tensor] = None) -> Tensor:
+        """Boxes ``x1, y1, x2, y2`` in input pixels (unclipped).
 
-    def edge_logits(self) -> Tensor:
-        """``(B, N, 4, reg_max + 1)`` per-edge distribution logits (GFL)."""
+        Args:
+            keep: optional ``(B, N)`` mask; only those priors are decoded.
+
+        Returns:
+            Tensor: ``(B, N, 4)``, or ``(K, 4)`` for the ``K`` kept priors.
+        """
+        if keep is None:
+            return self.decoder(self)
+        prior_index = keep.nonzero(as_tuple=True)[1]
+        # a one-image view with only what the decoders read
+        kept = replace(self, bbox_preds=self.bbox_preds[keep][None],
+                       priors=self.priors[prior_index], strides=self.strides[prior_index])
+        return self.decoder(kept)[0]
+
+    def edge_logits(self, keep: Optional[Tensor] = None) -> Tensor:
+        """Per-edge distribution logits of a GFL head: ``(B, N, 4, reg_max + 1)``,
+        or ``(K, 4, reg_max + 1)`` where the optional ``(B, N)`` mask
+        ``keep`` is True."""
         if self.reg_max is None:
             raise TypeError(f'{type(self.head).__name__} does not predict edge '
                             'distributions; only GFLHead-style heads do.')
-        return self.bbox_preds.reshape(self.batch_size, self.num_priors, 4, self.reg_max + 1)
-
-    def select(self, keep: Tensor) -> 'DenseOutputs':
-        """The priors where the ``(B, N)`` mask ``keep`` is True, as a batch
-        of one image with ``K = keep.sum()`` priors (``level_sizes`` still
-        describe the full grid). Decoding and scoring work on the result."""
-        prior_index = keep.nonzero(as_tuple=True)[1]
-        objectness = None if self.objectness is None else self.objectness[keep][None]
-        return replace(self, cls_logits=self.cls_logits[keep][None],
-                       bbox_preds=self.bbox_preds[keep][None], objectness=objectness,
-                       priors=self.priors[prior_index], strides=self.strides[prior_index])
+        preds = self.bbox_preds if keep is None else self.bbox_preds[keep]
+        return preds.reshape(*preds.shape[:-1], 4, self.reg_max + 1)
 
     def detach(self) -> 'DenseOutputs':
         """A copy whose tensors are cut from the autograd graph."""
@@ -216,8 +222,15 @@ def _build(head: nn.Module, cls_scores: Sequence[Tensor], bbox_preds: Sequence[T
 
 
 def _flatten_levels(maps: Sequence[Tensor], channels: int) -> Tensor:
-    """``(B, A*channels, H, W)`` per level -> ``(B, sum(H*W*A), channels)`` in fp32."""
-    return torch.cat([m.permute(0, 2, 3, 1).reshape(m.shape[0], -1, channels) for m in maps], 1).float()
+    """``(B, A*channels, H, W)`` per level -> ``(B, sum(H*W*A), channels)`` in fp32.
+
+    Rows run over locations, then the ``A`` anchors of each location, level
+    after level (mmdet's prior order). One copy: levels are joined in
+    channel-first layout, so with ``A = 1`` the result is a transposed view.
+    """
+    batch = maps[0].shape[0]
+    joined = torch.cat([m.reshape(batch, -1, channels, m.shape[-2] * m.shape[-1]) for m in maps], -1)
+    return joined.permute(0, 3, 1, 2).reshape(batch, -1, channels).float()
 
 
 def _grid_priors(head: nn.Module, level_sizes: LevelSizes, like: Tensor) -> Tuple[Tensor, Tensor]:

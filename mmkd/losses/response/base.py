@@ -38,8 +38,9 @@ class DenseResponseLoss(DistillLoss):
     .. math::
         \mathcal{L} = \lambda \frac{\sum_i w_i \ell_i}{\max(1, \sum_i w_i)}
 
-    where ``l_i`` is the subclass's per-prior loss, computed only where
-    ``w_i > 0``.
+    where ``l_i`` is the subclass's per-prior loss. Dense class losses compute
+    it everywhere (it is finite); box losses only where ``w_i > 0`` (the
+    student's boxes elsewhere may be degenerate).
 
     Args:
         weighting: where to distil; one name or a sequence of names whose
@@ -74,9 +75,8 @@ class DenseResponseLoss(DistillLoss):
                                                 ctx.teacher.bbox_head, teacher),
                             ctx=ctx, center_radius=self.center_radius)
         weights = self.prior_weights(pair).detach()
-        keep = weights > 0
-        losses = self.prior_losses(pair, keep)
-        return self.loss_weight * (losses * weights[keep]).sum() / weights.sum().clamp(min=1.0)
+        losses = self.prior_losses(pair, weights > 0)
+        return self.loss_weight * (losses * weights).sum() / weights.sum().clamp(min=1.0)
 
     def prior_weights(self, pair: ResponsePair) -> Tensor:
         """``(B, N)`` non-negative weight of every prior."""
@@ -86,7 +86,8 @@ class DenseResponseLoss(DistillLoss):
         return weights
 
     def prior_losses(self, pair: ResponsePair, keep: Tensor) -> Tensor:
-        """``(K,)`` loss of each prior where the ``(B, N)`` mask ``keep`` is True."""
+        """``(B, N)`` loss of each prior; it only matters where the ``(B, N)``
+        mask ``keep`` (positive weight) is True and must be finite elsewhere."""
         raise NotImplementedError
 
     def _factor(self, name: str, pair: ResponsePair) -> Tensor:
@@ -98,6 +99,11 @@ class DenseResponseLoss(DistillLoss):
         if name == 'discrepancy':
             return (pair.teacher.scores() - pair.student.scores()).abs().amax(-1)
         return pair.student.bbox_preds.new_ones(pair.student.batch_size, pair.student.num_priors)
+
+
+def scatter_kept(values: Tensor, keep: Tensor) -> Tensor:
+    """``(K,)`` losses of the kept priors -> ``(B, N)`` with zeros elsewhere."""
+    return values.new_zeros(keep.shape).masked_scatter(keep, values)
 
 
 def check_same_objectness(pair: ResponsePair) -> None:

@@ -5,7 +5,7 @@ from mmdet.structures.bbox import bbox_overlaps
 from torch import Tensor
 
 from mmkd.registry import MODELS
-from .base import DenseResponseLoss, ResponsePair
+from .base import DenseResponseLoss, ResponsePair, scatter_kept
 
 IOU_MODES = ('iou', 'giou')
 
@@ -53,9 +53,9 @@ class BoxKDLoss(DenseResponseLoss):
         self.l1_weight = l1_weight
 
     def prior_losses(self, pair: ResponsePair, keep: Tensor) -> Tensor:
-        student = pair.student.select(keep)
-        student_boxes = student.decoded_boxes()[0]
-        teacher_boxes = pair.teacher.select(keep).decoded_boxes()[0]
+        student_boxes = pair.student.decoded_boxes(keep)
+        teacher_boxes = pair.teacher.decoded_boxes(keep)
         iou = bbox_overlaps(student_boxes, teacher_boxes, mode=self.iou_mode, is_aligned=True)
-        l1 = (student_boxes - teacher_boxes).abs().mean(-1) / student.strides
-        return self.iou_weight * (1 - iou) + self.l1_weight * l1
+        strides = pair.student.strides.expand_as(keep)[keep]
+        l1 = (student_boxes - teacher_boxes).abs().mean(-1) / strides
+        return scatter_kept(self.iou_weight * (1 - iou) + self.l1_weight * l1, keep)

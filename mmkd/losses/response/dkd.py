@@ -74,14 +74,14 @@ class DKDLoss(DenseResponseLoss):
 
     def prior_losses(self, pair: ResponsePair, keep: Tensor) -> Tensor:
         check_same_objectness(pair)
-        student = self._logits(pair.student.select(keep).cls_logits[0])
-        teacher = self._logits(pair.teacher.select(keep).cls_logits[0])
+        student = self._logits(pair.student.cls_logits)
+        teacher = self._logits(pair.teacher.cls_logits)
         if student.shape[-1] < 2:
             raise ValueError('DKD needs at least two classes; with one class set '
                              'with_background=True or use SigmoidKDLoss.')
         target = teacher.argmax(-1)
         if self.target == 'gt':
-            labels = pair.assignment.labels[keep]
+            labels = pair.assignment.labels
             target = target.where(labels < 0, labels)
         tckd, nckd = dkd_terms(student, teacher, target, self.temperature)
         return self.alpha * tckd + self.beta * nckd

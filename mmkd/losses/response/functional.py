@@ -54,31 +54,31 @@ def dkd_terms(student_logits: Tensor, teacher_logits: Tensor, target: Tensor,
     so that ``KD = TCKD + (1 - p^T_t) NCKD``.
 
     Args:
-        student_logits: ``(K, C)`` logits, ``C >= 2``.
-        teacher_logits: ``(K, C)`` logits.
-        target: ``(K,)`` target class of each row.
+        student_logits: ``(..., C)`` logits, ``C >= 2``.
+        teacher_logits: ``(..., C)`` logits.
+        target: ``(...)`` target class of each row.
         temperature: softmax temperature ``T``.
 
     Returns:
-        tuple: ``(tckd, nckd)``, each ``(K,)``.
+        tuple: ``(tckd, nckd)``, each shaped like ``target``.
     """
-    t_binary, t_others = _decouple(teacher_logits / temperature, target)
-    s_binary, s_others = _decouple(student_logits / temperature, target)
+    is_target = torch.zeros_like(student_logits, dtype=torch.bool).scatter_(-1, target[..., None], True)
+    t_binary, t_others = _decouple(teacher_logits / temperature, target, is_target)
+    s_binary, s_others = _decouple(student_logits / temperature, target, is_target)
     scale = temperature**2
     return kl_from_log_probs(t_binary, s_binary) * scale, kl_from_log_probs(t_others, s_others) * scale
 
 
-def _decouple(logits: Tensor, target: Tensor) -> Tuple[Tensor, Tensor]:
-    """``(K, 2)`` log-probabilities of ``[target, not target]`` and ``(K, C)``
+def _decouple(logits: Tensor, target: Tensor, is_target: Tensor) -> Tuple[Tensor, Tensor]:
+    """``(..., 2)`` log-probabilities of ``[target, not target]`` and ``(..., C)``
     log-probabilities renormalised over the non-target classes.
 
-    The target column of the second holds 0 rather than ``-inf``, so that
-    :func:`kl_from_log_probs` gets a zero term there (``1 * (0 - 0)``) and
-    stays finite; dense masking keeps it fast on CPU.
+    The target column of the second holds 0 rather than ``-inf`` so that
+    :func:`kl_from_log_probs` gets a zero term there (``1 * (0 - 0)``); dense
+    masking instead of gathering the ``C - 1`` other columns keeps it fast.
     """
     log_probs = F.log_softmax(logits, -1)
-    is_target = F.one_hot(target, logits.shape[-1]).bool()
-    log_target = log_probs.gather(-1, target[:, None])[:, 0]
+    log_target = log_probs.gather(-1, target[..., None])[..., 0]
     log_rest = log_probs.masked_fill(is_target, float('-inf')).logsumexp(-1)
-    others = (log_probs - log_rest[:, None]).masked_fill(is_target, 0.0)
+    others = (log_probs - log_rest[..., None]).masked_fill(is_target, 0.0)
     return torch.stack([log_target, log_rest], -1), others

@@ -5,7 +5,7 @@ from torch import Tensor
 
 from mmkd.heads import pairwise_diou
 from mmkd.registry import MODELS
-from .base import DenseResponseLoss, ResponsePair
+from .base import DenseResponseLoss, ResponsePair, scatter_kept
 from .functional import softmax_kd
 
 
@@ -61,9 +61,8 @@ class LDLoss(DenseResponseLoss):
         return weights + self.vlr_weight * self._vlr(pair) * (weights == 0)
 
     def prior_losses(self, pair: ResponsePair, keep: Tensor) -> Tensor:
-        student = pair.student.select(keep).edge_logits()[0]
-        teacher = pair.teacher.select(keep).edge_logits()[0]
-        return softmax_kd(student, teacher, self.temperature).mean(-1)
+        student, teacher = pair.student.edge_logits(keep), pair.teacher.edge_logits(keep)
+        return scatter_kept(softmax_kd(student, teacher, self.temperature).mean(-1), keep)
 
     def _vlr(self, pair: ResponsePair) -> Tensor:
         """``(B, N)`` 1 where the anchor's best DIoU with a GT is ``>= vlr_thr``."""

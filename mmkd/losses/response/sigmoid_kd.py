@@ -62,12 +62,12 @@ class SigmoidKDLoss(DenseResponseLoss):
 
     def prior_losses(self, pair: ResponsePair, keep: Tensor) -> Tensor:
         check_same_objectness(pair)
-        student, teacher = pair.student.select(keep), pair.teacher.select(keep)
+        student, teacher = pair.student, pair.teacher
         losses = self.class_weight * self._binary_kd(student.cls_logits, teacher.cls_logits).sum(-1)
         if student.objectness is not None:
             losses = losses + self.objectness_weight * self._binary_kd(
                 student.objectness, teacher.objectness)
-        return losses[0]
+        return losses
 
     def _binary_kd(self, student_logits: Tensor, teacher_logits: Tensor) -> Tensor:
         return binary_kd(student_logits, teacher_logits, self.temperature, self.beta)
