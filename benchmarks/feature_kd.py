@@ -121,6 +121,7 @@ def loss_cases(channels: int):
         ('FGDLoss (with GcBlocks)', FGDLoss(levels), False),
         ('AttentionGuidedLoss', AttentionGuidedLoss(), False),
         ('NonLocalDistillLoss', NonLocalDistillLoss(levels), False),
+        ('NonLocalDistillLoss (sub_sample)', NonLocalDistillLoss(levels, sub_sample=True), False),
     ]
 
 

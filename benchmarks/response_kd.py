@@ -62,8 +62,8 @@ def context(student: nn.Module, teacher: nn.Module, batch: int, size: int, devic
 
 
 def time_loss(loss: nn.Module, head: nn.Module, channels: Sequence[int],
-              args: argparse.Namespace) -> List[float]:
-    """Seconds of each timed forward + backward."""
+              args: argparse.Namespace) -> List[Tuple[float, float]]:
+    """``(wall, process CPU)`` seconds of each timed forward + backward."""
     head = head.to(args.device)
     ctx = context(head, head, args.batch, args.size, args.device)
     teacher = head_outputs(head, channels, args.batch, args.size, args.device, False)
@@ -71,11 +71,11 @@ def time_loss(loss: nn.Module, head: nn.Module, channels: Sequence[int],
     for step in range(args.warmup + args.repeat):
         student = head_outputs(head, channels, args.batch, args.size, args.device, True)
         _sync(args.device)
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         loss(student, teacher, ctx).backward()
         _sync(args.device)
         if step >= args.warmup:
-            times.append(time.perf_counter() - start)
+            times.append((time.perf_counter() - start, time.process_time() - start_cpu))
     return times
 
 
@@ -114,10 +114,14 @@ def main() -> None:
     torch.manual_seed(0)
     print(f'batch {args.batch}, {args.size} px, {NUM_CLASSES} classes, device {args.device}, '
           f'{torch.get_num_threads()} threads, {args.repeat} runs after {args.warmup} warm-up')
-    print('| loss | median fwd+bwd (ms) | min (ms) |\n|---|---:|---:|')
+    print('| loss | wall median (ms) | wall min (ms) | CPU median (ms) |\n|---|---:|---:|---:|')
     for name, build_loss, build_head, channels in cases():
-        times = time_loss(build_loss(), build_head(), channels, args)
-        print(f'| {name} | {statistics.median(times) * 1000:.1f} | {min(times) * 1000:.1f} |')
+        wall, cpu = zip(*time_loss(build_loss(), build_head(), channels, args))
+        print(f'| {name} | {_ms(statistics.median(wall))} | {_ms(min(wall))} | {_ms(statistics.median(cpu))} |')
+
+
+def _ms(seconds: float) -> str:
+    return f'{seconds * 1000:.1f}'
 
 
 if __name__ == '__main__':

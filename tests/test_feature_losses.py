@@ -217,6 +217,18 @@ def test_non_local_block_matches_formula():
     assert torch.equal(zero_init(x), x)
 
 
+def test_non_local_block_sub_samples_keys_and_values():
+    torch.manual_seed(0)
+    block = NonLocalBlock(4, sub_sample=True)
+    torch.nn.init.normal_(block.out.weight)
+    x = torch.randn(1, 4, 4, 6)
+    theta = block.theta(x).flatten(2)
+    phi, g = (F.max_pool2d(conv(x), 2).flatten(2) for conv in (block.phi, block.g))  # 6 keys
+    attention = torch.softmax(theta.transpose(1, 2) @ phi / math.sqrt(2), dim=-1)
+    expected = x + block.out((g @ attention.transpose(1, 2)).view(1, 2, 4, 6))
+    assert torch.allclose(block(x), expected, atol=1e-5)
+
+
 def test_non_local_loss_matches_formula():
     student, teacher = pair(channels=4)
     loss = NonLocalDistillLoss([4, 4], gamma=0.5)

@@ -178,9 +178,10 @@ def loop_fgfi_mask(ctx: DistillContext, sizes: Sequence[tuple], generator: Ancho
 def loop_discrepancy_mask(ctx: DistillContext, normalize: bool, topk: Optional[int]) -> Tensor:
     student = parse_dense_outputs(ctx.student.bbox_head, ctx.student_records['bbox_head'])
     teacher = parse_dense_outputs(ctx.teacher.bbox_head, ctx.teacher_records['bbox_head'])
+    student_scores, teacher_scores = student.scores(), teacher.scores()
     out = []
     for b in range(ctx.batch_size):
-        score = (teacher.scores()[b] - student.scores()[b]).abs().max(dim=1).values
+        score = (teacher_scores[b] - student_scores[b]).abs().max(dim=1).values
         if topk is not None:
             kept = torch.zeros_like(score)
             order = score.argsort(descending=True)[:topk]
@@ -197,12 +198,14 @@ def loop_gid_mask(ctx: DistillContext, sizes: Sequence[tuple], iou_threshold: fl
     size = ctx.input_size[0]
     student = parse_dense_outputs(ctx.student.bbox_head, ctx.student_records['bbox_head'])
     teacher = parse_dense_outputs(ctx.teacher.bbox_head, ctx.teacher_records['bbox_head'])
+    student_scores, teacher_scores = student.scores(), teacher.scores()
+    student_boxes, teacher_boxes = student.decoded_boxes(), teacher.decoded_boxes()
     out = [torch.zeros(ctx.batch_size, 1, h, w) for h, w in sizes]
     for b in range(ctx.batch_size):
-        p_s, p_t = student.scores()[b], teacher.scores()[b]
+        p_s, p_t = student_scores[b], teacher_scores[b]
         scores = (p_t - p_s).abs().max(dim=1).values
         use_teacher = p_t.max(dim=1).values > p_s.max(dim=1).values
-        boxes = torch.where(use_teacher[:, None], teacher.decoded_boxes()[b], student.decoded_boxes()[b])
+        boxes = torch.where(use_teacher[:, None], teacher_boxes[b], student_boxes[b])
         boxes = boxes.clamp(0, size)
         order = scores.argsort(descending=True)[:nms_pre]
         _, keep = nms(boxes[order], scores[order], iou_threshold)

@@ -16,6 +16,7 @@ from mmdet.structures.bbox import get_box_tensor
 from torch import Tensor, nn
 
 LevelSizes = List[Tuple[int, int]]
+Parser = Callable[[nn.Module, Sequence], 'DenseOutputs']
 _SUPPORTED = ('Supported heads: YOLOXHead, RTMDetHead, RTMDetSepBNHead, GFLHead, RetinaHead '
               'and other sigmoid AnchorHead subclasses whose forward returns '
               '(cls_scores, bbox_preds).')
@@ -25,9 +26,11 @@ _SUPPORTED = ('Supported heads: YOLOXHead, RTMDetHead, RTMDetSepBNHead, GFLHead,
 class DenseOutputs:
     """A dense head's predictions flattened to one row per prior.
 
+    Every tensor is fp32, whatever precision the head ran in; ``B`` images,
+    ``N`` priors over all levels, ``C`` classes.
+
     Attributes:
-        cls_logits: ``(B, N, C)`` class logits (sigmoid heads only). All
-            tensors are fp32, whatever precision the head ran in.
+        cls_logits: ``(B, N, C)`` class logits (sigmoid heads only).
         bbox_preds: ``(B, N, 4)`` raw regression output, or
             ``(B, N, 4 * (reg_max + 1))`` edge distributions for GFL.
         objectness: ``(B, N)`` objectness logits (YOLOX) or ``None``.
@@ -126,11 +129,10 @@ def parse_dense_outputs(head: nn.Module, outputs: Sequence) -> DenseOutputs:
     Returns:
         DenseOutputs: the per-prior tensors and the head's priors.
     """
-    parser = _find_parser(head)
+    parser, num_parts = _find_parser(head)
     if not getattr(head, 'use_sigmoid_cls', False):
         raise TypeError(f'{type(head).__name__} uses a softmax classifier; '
                         'mmkd response KD supports sigmoid dense heads only.')
-    num_parts = 3 if parser is _parse_yolox else 2
     if len(outputs) != num_parts or any(len(part) != head.prior_generator.num_levels
                                         for part in outputs):
         raise ValueError(f'{type(head).__name__} output should be {num_parts} '
@@ -171,7 +173,8 @@ def pair_dense_outputs(student_head: nn.Module, student_outputs: Sequence,
     return student, teacher
 
 
-def _find_parser(head: nn.Module) -> Callable[[nn.Module, Sequence], DenseOutputs]:
+def _find_parser(head: nn.Module) -> Tuple[Parser, int]:
+    """The parser of the closest supported base class and its output count."""
     for cls in type(head).__mro__:
         if cls in _PARSERS:
             return _PARSERS[cls]
@@ -197,11 +200,11 @@ def _parse_anchor(head: AnchorHead, outputs: Sequence) -> DenseOutputs:
                   box_channels=head.bbox_coder.encode_size)
 
 
-_PARSERS: Dict[type, Callable[[nn.Module, Sequence], DenseOutputs]] = {
-    YOLOXHead: _parse_yolox,
-    RTMDetHead: _parse_rtmdet,
-    GFLHead: _parse_gfl,
-    AnchorHead: _parse_anchor,
+_PARSERS: Dict[type, Tuple[Parser, int]] = {
+    YOLOXHead: (_parse_yolox, 3),
+    RTMDetHead: (_parse_rtmdet, 2),
+    GFLHead: (_parse_gfl, 2),
+    AnchorHead: (_parse_anchor, 2),
 }
 
 
@@ -209,7 +212,7 @@ def _build(head: nn.Module, cls_scores: Sequence[Tensor], bbox_preds: Sequence[T
            decoder: Callable[[DenseOutputs], Tensor], objectness: Optional[Tensor] = None,
            box_channels: int = 4) -> DenseOutputs:
     level_sizes = [tuple(score.shape[-2:]) for score in cls_scores]
-    priors, strides = _grid_priors(head, level_sizes, cls_scores[0])
+    priors, strides = _grid_priors(head, level_sizes, cls_scores[0].device)
     return DenseOutputs(
         cls_logits=_flatten_levels(cls_scores, head.cls_out_channels),
         bbox_preds=_flatten_levels(bbox_preds, box_channels),
@@ -233,15 +236,17 @@ def _flatten_levels(maps: Sequence[Tensor], channels: int) -> Tensor:
     return joined.permute(0, 3, 1, 2).reshape(batch, -1, channels).float()
 
 
-def _grid_priors(head: nn.Module, level_sizes: LevelSizes, like: Tensor) -> Tuple[Tensor, Tensor]:
+def _grid_priors(head: nn.Module, level_sizes: LevelSizes,
+                 device: torch.device) -> Tuple[Tensor, Tensor]:
+    """``(N, 4)`` priors of all levels and the ``(N,)`` stride of each."""
     generator = head.prior_generator
-    kwargs = dict(dtype=torch.float32, device=like.device)
+    kwargs = dict(dtype=torch.float32, device=device)
     if isinstance(generator, MlvlPointGenerator):
         mlvl_priors = generator.grid_priors(level_sizes, with_stride=True, **kwargs)
     else:
         mlvl_priors = generator.grid_priors(level_sizes, **kwargs)
-    counts = torch.tensor([len(p) for p in mlvl_priors], device=like.device)
-    level_strides = torch.tensor([float(stride[0]) for stride in generator.strides], device=like.device)
+    counts = torch.tensor([len(p) for p in mlvl_priors], device=device)
+    level_strides = torch.tensor([float(stride[0]) for stride in generator.strides], device=device)
     return torch.cat(mlvl_priors), torch.repeat_interleave(level_strides, counts)
 
 

@@ -64,24 +64,26 @@ class NonLocalBlock(nn.Module):
     Wang et al., "Non-local Neural Networks", CVPR 2018; ``theta``, ``phi``,
     ``g`` are 1x1 convolutions to ``d = C / reduction`` channels and ``W_z``
     (1x1, back to ``C``) starts at zero, so the block starts as the identity.
-    The attention runs through ``scaled_dot_product_attention`` (memory
-    efficient on large maps).
+    ``sub_sample`` max-pools ``phi`` and ``g`` by 2 (the paper's
+    sub-sampling trick, 4x fewer pairs). The attention runs through
+    ``scaled_dot_product_attention``.
     """
 
-    def __init__(self, in_channels: int, reduction: int = 2) -> None:
+    def __init__(self, in_channels: int, reduction: int = 2, sub_sample: bool = False) -> None:
         super().__init__()
         inner = max(in_channels // reduction, 1)
         self.theta = nn.Conv2d(in_channels, inner, 1)
         self.phi = nn.Conv2d(in_channels, inner, 1)
         self.g = nn.Conv2d(in_channels, inner, 1)
+        self.pool = nn.MaxPool2d(2, ceil_mode=True) if sub_sample else nn.Identity()
         self.out = nn.Conv2d(inner, in_channels, 1)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
     def forward(self, x: Tensor) -> Tensor:
         batch, _, height, width = x.shape
-        query, key, value = (conv(x).flatten(2).transpose(1, 2)[:, None]
-                             for conv in (self.theta, self.phi, self.g))
+        query = self.theta(x).flatten(2).transpose(1, 2)[:, None]
+        key, value = (self.pool(conv(x)).flatten(2).transpose(1, 2)[:, None] for conv in (self.phi, self.g))
         context = F.scaled_dot_product_attention(query, key, value)
         return x + self.out(context[:, 0].transpose(1, 2).reshape(batch, -1, height, width))
 
@@ -97,22 +99,27 @@ class NonLocalDistillLoss(DistillLoss):
 
     Zhang & Ma, ICLR 2021 (eq. 6; ``gamma = 4e-4`` for one-stage and
     ``7e-5`` for two-stage detectors). The blocks are parameters of this loss
-    and train with the student.
+    and train with the student. Their cost grows with ``(H W)^2``: on a
+    stride-8 level of a 640 px input prefer ``sub_sample=True`` or distil
+    the coarser levels only (see ``docs/feature_kd.md``).
 
     Args:
         in_channels: teacher channels of each level.
         gamma: weight of the non-local term.
         reduction: channel reduction inside the blocks.
+        sub_sample: max-pool keys and values by 2 in the blocks.
         loss_weight: multiplier of the loss.
     """
 
     def __init__(self, in_channels: Sequence[int], gamma: float = 4e-4, reduction: int = 2,
-                 loss_weight: float = 1.0) -> None:
+                 sub_sample: bool = False, loss_weight: float = 1.0) -> None:
         super().__init__(loss_weight)
         self.in_channels = list(in_channels)
         self.gamma = gamma
-        self.student_blocks = nn.ModuleList(NonLocalBlock(c, reduction) for c in self.in_channels)
-        self.teacher_blocks = nn.ModuleList(NonLocalBlock(c, reduction) for c in self.in_channels)
+        self.student_blocks = nn.ModuleList(
+            NonLocalBlock(c, reduction, sub_sample) for c in self.in_channels)
+        self.teacher_blocks = nn.ModuleList(
+            NonLocalBlock(c, reduction, sub_sample) for c in self.in_channels)
 
     def forward(self, student: List[Tensor], teacher: List[Tensor], ctx: DistillContext) -> Tensor:
         student, teacher = align_levels(student, teacher, type(self).__name__)

@@ -1,0 +1,199 @@
+"""Overhead of distillation per training step, on one fixed batch.
+
+Measures, for a teacher/student pair of mmdet configs:
+  * student-only training step (forward, loss, backward, optimizer step),
+  * teacher no-grad forward of what the distillation entries need,
+  * full distillation step through ``mmkd.DistillationHook`` (the student
+    step plus teacher forward plus distillation losses),
+and the peak memory of each (``torch.cuda.max_memory_allocated`` on GPU; on
+CPU the peak RSS of a separate process per phase, less that of a process that
+only imported the stack). Weights are random: speed does not depend on them.
+
+    python benchmarks/overhead.py                       # YOLOX-L -> YOLOX-S, 320 px, batch 2, CPU
+    python benchmarks/overhead.py --size 640 --batch 8 --device cuda [--amp]
+"""
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Dict, List
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import mmkd  # noqa: E402,F401
+from mmengine.config import Config  # noqa: E402
+from mmengine.logging import MMLogger  # noqa: E402
+from mmengine.optim import build_optim_wrapper  # noqa: E402
+
+from mmkd.engine.distiller import Distiller  # noqa: E402
+from mmkd.engine.teacher import build_detector, freeze, load_detector_config, run_detector  # noqa: E402
+from mmkd.hooks import DistillationHook  # noqa: E402
+
+DISTILL = [dict(name='neck_mse', student='neck', teacher='neck', loss=dict(type='mmkd.FeatureMSELoss')),
+           dict(name='cls_kd', student='bbox_head[0]', teacher='bbox_head[0]',
+                loss=dict(type='mmkd.KDLoss', temperature=2.0))]
+PHASES = ('baseline', 'student', 'teacher', 'distill')
+
+
+def random_batch(batch: int, size: int, num_classes: int, device: str):
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+    generator = torch.Generator().manual_seed(0)
+    samples = []
+    for _ in range(batch):
+        xy = torch.rand(20, 2, generator=generator) * size * 0.8
+        wh = torch.rand(20, 2, generator=generator) * size * 0.2 + 8
+        sample = DetDataSample(metainfo=dict(img_shape=(size, size), batch_input_shape=(size, size),
+                                             pad_shape=(size, size), scale_factor=(1.0, 1.0)))
+        sample.gt_instances = InstanceData(bboxes=torch.cat([xy, xy + wh], 1).to(device),
+                                           labels=torch.randint(0, num_classes, (20,), generator=generator).to(device))
+        samples.append(sample)
+    return torch.rand(batch, 3, size, size, generator=generator).mul(255).to(device), samples
+
+
+def build_student(args: argparse.Namespace):
+    student = build_detector(load_detector_config(args.student, 'student')).to(args.device).train()
+    optim_cfg = dict(type='AmpOptimWrapper' if args.amp else 'OptimWrapper',
+                     optimizer=dict(type='SGD', lr=0.0, momentum=0.9))  # speed only
+    return student, build_optim_wrapper(student, optim_cfg), optim_cfg
+
+
+def build_teacher(args: argparse.Namespace):
+    return freeze(build_detector(load_detector_config(args.teacher, 'teacher'))).to(args.device)
+
+
+def attach_distillation(args: argparse.Namespace, student, optim_wrapper, optim_cfg, workdir: Path):
+    """A DistillationHook driven through its Runner-facing methods."""
+    checkpoint = workdir / 'teacher.pth'
+    torch.save({'state_dict': build_detector(load_detector_config(args.teacher, 'teacher')).state_dict(),
+                'meta': {}}, checkpoint)
+    runner = SimpleNamespace(
+        model=student, cfg=Config(dict(optim_wrapper=optim_cfg)), optim_wrapper=optim_wrapper,
+        param_schedulers=[], logger=MMLogger.get_current_instance(), iter=0, epoch=0, val_loop=None,
+        train_dataloader=SimpleNamespace(dataset=SimpleNamespace(metainfo={})))
+    hook = DistillationHook(teacher=dict(config=args.teacher, checkpoint=str(checkpoint)), distill=DISTILL)
+    hook.before_run(runner)
+    hook.before_train(runner)
+    return hook
+
+
+def phase_step(args: argparse.Namespace, phase: str, workdir: Path):
+    """The callable one step of ``phase`` runs; builds only what it needs."""
+    if phase == 'teacher':
+        teacher = build_teacher(args)
+        inputs, _ = random_batch(args.batch, args.size, teacher.bbox_head.num_classes, args.device)
+        paths = Distiller(DISTILL).record_paths('teacher')
+
+        def teacher_forward() -> None:
+            with torch.no_grad(), torch.autocast(args.device, enabled=args.amp):
+                run_detector(teacher, inputs, paths)
+        return teacher_forward
+    student, optim_wrapper, optim_cfg = build_student(args)
+    if phase == 'distill':
+        attach_distillation(args, student, optim_wrapper, optim_cfg, workdir)
+    inputs, samples = random_batch(args.batch, args.size, student.bbox_head.num_classes, args.device)
+
+    def student_step() -> None:
+        with optim_wrapper.optim_context(student):
+            losses = student(inputs, samples, mode='loss')
+        loss, _ = student.parse_losses(losses)
+        optim_wrapper.update_params(loss)
+    return student_step
+
+
+def timed(fn, repeats: int, device: str) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        if device == 'cuda':
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        fn()
+        if device == 'cuda':
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def measure_phase(args: argparse.Namespace, phase: str) -> Dict[str, float]:
+    """Median time and peak memory (MiB) of one phase, in this process."""
+    if phase == 'baseline':
+        return dict(seconds=0.0, memory_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    with tempfile.TemporaryDirectory() as workdir:
+        if args.device == 'cuda':
+            torch.cuda.reset_peak_memory_stats()
+        seconds = timed(phase_step(args, phase, Path(workdir)), args.repeats, args.device)
+        if args.device == 'cuda':
+            memory = torch.cuda.max_memory_allocated() / 2 ** 20
+        else:
+            memory = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return dict(seconds=seconds, memory_mib=memory)
+
+
+def run_isolated(args: argparse.Namespace, phase: str) -> Dict[str, float]:
+    """Each phase in its own process, so CPU peak RSS belongs to that phase."""
+    command = [sys.executable, __file__, '--phase', phase] + [
+        f'--{key.replace("_", "-")}={value}' for key, value in vars(args).items()
+        if key not in ('phase', 'amp', 'json') and value is not None]
+    if args.amp:
+        command.append('--amp')
+    out = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
+    if out.returncode:
+        raise RuntimeError(f'phase {phase} failed:\n{out.stderr[-3000:]}')
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def report(results: Dict[str, Dict[str, float]], args: argparse.Namespace) -> List[str]:
+    student, teacher, distill = (results[p] for p in ('student', 'teacher', 'distill'))
+    base = results['baseline']['memory_mib'] if args.device == 'cpu' else 0.0
+    mem = {p: results[p]['memory_mib'] - base for p in ('student', 'teacher', 'distill')}
+    time_ratio = distill['seconds'] / (student['seconds'] + teacher['seconds'])
+    mem_ratio = mem['distill'] / (mem['student'] + mem['teacher'])
+    memory_kind = 'peak allocated' if args.device == 'cuda' else 'peak RSS above import baseline'
+    return [
+        f'Teacher {args.teacher} -> student {args.student}, batch {args.batch}, {args.size} px, '
+        f'device {args.device}{" AMP" if args.amp else ""}, median of {args.repeats}',
+        '',
+        f'| phase | time per step (s) | memory ({memory_kind}, MiB) |',
+        '|---|---|---|',
+        f'| student training step | {student["seconds"]:.3f} | {mem["student"]:.0f} |',
+        f'| teacher no-grad forward | {teacher["seconds"]:.3f} | {mem["teacher"]:.0f} |',
+        f'| distillation step (mmkd) | {distill["seconds"]:.3f} | {mem["distill"]:.0f} |',
+        '',
+        f'distillation / (student + teacher): time {time_ratio:.3f} (target <= 1.10), '
+        f'memory {mem_ratio:.3f} (target <= 1.10)',
+    ]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--teacher', default='mmdet::yolox/yolox_l_8xb8-300e_coco.py')
+    parser.add_argument('--student', default='mmdet::yolox/yolox_s_8xb8-300e_coco.py')
+    parser.add_argument('--size', type=int, default=320)
+    parser.add_argument('--batch', type=int, default=2)
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--amp', action='store_true')
+    parser.add_argument('--phase', choices=PHASES, help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    if args.phase:
+        print(json.dumps(measure_phase(args, args.phase)))
+        return
+    results = {phase: run_isolated(args, phase) for phase in PHASES}
+    print('\n'.join(report(results, args)))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,20 @@
+# YOLOX-L teacher -> YOLOX-S student on the synthetic shapes: plain Hinton KD
+# (softmax over the class channel) on the class logits of every level, the
+# baseline for the sigmoid-aware losses. Not for one-class datasets (NEON):
+# a softmax over one class is constant; use sigmoid_kd_yolox_neon.py there.
+_base_ = '../yolox/yolox_student_synth.py'
+
+custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
+teacher_config = 'configs/yolox/yolox_teacher_synth.py'
+teacher_checkpoint = 'work_dirs/yolox_teacher_synth/teacher.pth'
+custom_hooks = [
+    dict(type='YOLOXModeSwitchHook', num_last_epochs={{_base_.num_last_epochs}}, priority=48),
+    dict(type='SyncNormHook', priority=48),
+    dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0001, update_buffers=True, priority=49),
+    dict(type='mmkd.DistillationHook',
+         teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
+         distill=[
+             dict(name='cls_kd', student='bbox_head[0]', teacher='bbox_head[0]',
+                  loss=dict(type='mmkd.KDLoss', temperature=4.0, loss_weight=1.0)),
+         ]),
+]

@@ -1,0 +1,24 @@
+# YOLOX-L teacher -> YOLOX-S student on the synthetic shapes: sigmoid-aware
+# response KD (class + objectness, per-prior binary KD weighted by the
+# teacher's score) plus box KD toward the teacher's confident boxes.
+# See docs/response_kd.md.
+_base_ = '../yolox/yolox_student_synth.py'
+
+custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
+teacher_config = 'configs/yolox/yolox_teacher_synth.py'
+teacher_checkpoint = 'work_dirs/yolox_teacher_synth/teacher.pth'
+custom_hooks = [
+    dict(type='YOLOXModeSwitchHook', num_last_epochs={{_base_.num_last_epochs}}, priority=48),
+    dict(type='SyncNormHook', priority=48),
+    dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0001, update_buffers=True, priority=49),
+    dict(type='mmkd.DistillationHook',
+         teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
+         distill=[
+             dict(name='cls_kd', student='bbox_head', teacher='bbox_head',
+                  loss=dict(type='mmkd.SigmoidKDLoss', temperature=1.0, objectness_weight=1.0,
+                            weighting='teacher_score', loss_weight=1.0)),
+             dict(name='box_kd', student='bbox_head', teacher='bbox_head',
+                  loss=dict(type='mmkd.BoxKDLoss', score_thr=0.5, iou_weight=1.0, l1_weight=1.0,
+                            loss_weight=2.0)),
+         ]),
+]
