@@ -283,3 +283,27 @@ def test_real_yolox_teacher_student_detectors():
     assert torch.isfinite(total)
     assert all(p.grad is None for p in teacher.parameters())
     assert student.backbone.stem.conv.conv.weight.grad.abs().sum() > 0
+
+
+# ------------------------------------------------------------------- end to end
+
+
+def test_response_kd_through_the_hook(tmp_path, synth_root, teacher_checkpoint):
+    """One epoch of the tiny YOLOX pair with every YOLOX response loss logged."""
+    from utils import distill_hook_cfg, load_config, train
+    cfg = load_config('yolox_tiny_distill_synth.py', tmp_path, synth_root,
+                      train_cfg=dict(max_epochs=1, val_interval=5))
+    hook = distill_hook_cfg(cfg)
+    hook['teacher']['checkpoint'] = str(teacher_checkpoint)
+    hook['distill'] = [
+        dict(name='cls_kd', student='bbox_head', teacher='bbox_head',
+             loss=dict(type='mmkd.SigmoidKDLoss', beta=2.0)),
+        dict(name='cls_dkd', student='bbox_head', teacher='bbox_head',
+             loss=dict(type='mmkd.DKDLoss', target='gt')),
+        dict(name='box_kd', student='bbox_head', teacher='bbox_head',
+             loss=dict(type='mmkd.BoxKDLoss', score_thr=0.0)),
+    ]
+    hub = train(cfg).message_hub
+    for name in ('cls_kd', 'cls_dkd', 'box_kd'):
+        values = torch.tensor(hub.get_scalar(f'train/loss_{name}').data[0])
+        assert len(values) > 0 and torch.isfinite(values).all() and (values > 0).all(), name

@@ -5,10 +5,8 @@ _base_ = './yolox_tiny_synth.py'
 custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
 teacher_config = 'tests/configs/yolox_tiny_teacher_synth.py'
 teacher_checkpoint = 'work_dirs/tests/teacher.pth'
-custom_hooks = [
-    dict(type='YOLOXModeSwitchHook', num_last_epochs=1, priority=48),
-    dict(type='SyncNormHook', priority=48),
-    dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0001, update_buffers=True, priority=49),
+# The student's own hooks (YOLOX mode switch, SyncNorm, EMA) stay; mmkd's is appended.
+custom_hooks = _base_.custom_hooks + [
     dict(type='mmkd.DistillationHook',
          teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
          distill=[
