@@ -311,3 +311,42 @@ def test_required_records_come_from_the_mask():
         type='mmkd.ProductMask', masks=[dict(type='mmkd.DiscrepancyMask'), dict(type='mmkd.GTBoxMask')])))
     assert masked.required_records == ('bbox_head',)
     assert MaskedFeatureLoss(dict(type='mmkd.GTBoxMask')).required_records == ()
+
+
+# ----------------------------------------------------------------------------- short training run
+TEACHER_CHANNELS = [64, 64, 64]  # neck of tests/configs/yolox_tiny_teacher_synth.py
+RUN_LOSSES = {
+    'fgfi': dict(type='mmkd.MaskedFeatureLoss', mask=dict(type='mmkd.PriorInBoxMask', center_radius=2.5)),
+    'defeat': dict(type='mmkd.MaskedFeatureLoss', normalize='none',
+                   mask=dict(type='mmkd.DecoupledMask', fg_weight=1.0, bg_weight=4.0)),
+    'gid': dict(type='mmkd.MaskedFeatureLoss', mask=dict(type='mmkd.GIDMask')),
+    'fgd': dict(type='mmkd.FGDLoss', in_channels=TEACHER_CHANNELS),
+    'cwd': dict(type='mmkd.CWDLoss', loss_weight=10.0),
+    'pkd': dict(type='mmkd.PKDLoss', loss_weight=6.0),
+    'attention': dict(type='mmkd.AttentionGuidedLoss'),
+    'nonlocal': dict(type='mmkd.NonLocalDistillLoss', in_channels=TEACHER_CHANNELS, sub_sample=True),
+}
+
+
+@pytest.fixture(scope='module')
+def feature_run(tmp_path_factory, synth_root, teacher_checkpoint):
+    """One epoch of the tiny YOLOX pair with every feature loss on the neck at once."""
+    from utils import distill_hook_cfg, load_config, train
+    work_dir = tmp_path_factory.mktemp('feature_kd')
+    cfg = load_config('yolox_tiny_distill_synth.py', work_dir, synth_root,
+                      train_cfg=dict(max_epochs=1, val_interval=5))
+    hook = distill_hook_cfg(cfg)
+    hook['teacher']['checkpoint'] = str(teacher_checkpoint)
+    hook['distill'] = [dict(name=name, student='neck', teacher='neck', loss=loss)
+                       for name, loss in RUN_LOSSES.items()]
+    return train(cfg), work_dir
+
+
+def test_feature_losses_train_in_a_short_run(feature_run):
+    runner, work_dir = feature_run
+    for name in RUN_LOSSES:
+        values = torch.tensor(runner.message_hub.get_scalar(f'train/loss_{name}').data[0])
+        assert len(values) > 0 and torch.isfinite(values).all(), name
+    saved = torch.load(str(work_dir / 'epoch_1.pth'), map_location='cpu')['mmkd']['distiller']
+    assert any(key.startswith('losses.fgd.student_context') for key in saved)
+    assert any(key.startswith('losses.nonlocal.teacher_blocks') for key in saved)

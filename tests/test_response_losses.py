@@ -1,5 +1,6 @@
 """Tests of mmkd.losses.response with hand-computed values."""
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -286,6 +287,27 @@ def test_real_yolox_teacher_student_detectors():
 
 
 # ------------------------------------------------------------------- end to end
+
+DISTILL_CONFIGS = sorted(
+    path for pattern in ('sigmoid_kd_*.py', 'dkd_*.py', 'bbox_kd_*.py', 'kd_*.py', 'ld_*.py')
+    for path in (Path(__file__).parents[1] / 'configs' / 'distill').glob(pattern))
+
+
+@pytest.mark.parametrize('path', DISTILL_CONFIGS, ids=lambda path: path.name)
+def test_distill_configs_build(path):
+    from mmengine.config import Config
+
+    from mmkd.engine.distiller import build_mmkd_module
+    base = path.parents[1] / 'yolox' / f'yolox_student_{path.stem.rsplit("_", 1)[1]}.py'
+    if not base.exists():
+        pytest.skip(f'{base} is not written yet')
+    cfg = Config.fromfile(str(path))
+    hook = cfg.custom_hooks[-1]
+    assert hook['type'] == 'mmkd.DistillationHook'
+    assert [h['type'] for h in cfg.custom_hooks[:3]] == ['YOLOXModeSwitchHook', 'SyncNormHook', 'EMAHook']
+    assert Path(hook['teacher']['config']).exists()
+    for entry in hook['distill']:
+        assert build_mmkd_module(entry['loss']).loss_weight > 0
 
 
 def test_response_kd_through_the_hook(tmp_path, synth_root, teacher_checkpoint):
