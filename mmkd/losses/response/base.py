@@ -98,7 +98,14 @@ class DenseResponseLoss(DistillLoss):
             return pair.assignment.positive.to(pair.student.bbox_preds.dtype)
         if name == 'discrepancy':
             return (pair.teacher.scores() - pair.student.scores()).abs().amax(-1)
-        return pair.student.bbox_preds.new_ones(pair.student.batch_size, pair.student.num_priors)
+        return pair.student.bbox_preds.new_ones(pair.student.batch_size, pair.student.num_priors)  # 'all'
+
+
+def check_temperature(temperature: float) -> float:
+    """``temperature`` if it is positive, else a ``ValueError``."""
+    if temperature <= 0:
+        raise ValueError(f'temperature must be positive, got {temperature}.')
+    return temperature
 
 
 def scatter_kept(values: Tensor, keep: Tensor) -> Tensor:

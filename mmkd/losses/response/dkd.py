@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmkd.registry import MODELS
-from .base import DenseResponseLoss, ResponsePair, check_same_objectness
+from .base import DenseResponseLoss, ResponsePair, check_same_objectness, check_temperature
 from .functional import dkd_terms
 
 TARGETS = ('teacher', 'gt')
@@ -64,11 +64,9 @@ class DKDLoss(DenseResponseLoss):
         super().__init__(weighting, score_thr, center_radius, loss_weight)
         if target not in TARGETS:
             raise ValueError(f'target must be one of {TARGETS}, got {target!r}.')
-        if temperature <= 0:
-            raise ValueError(f'temperature must be positive, got {temperature}.')
         self.alpha = alpha
         self.beta = beta
-        self.temperature = temperature
+        self.temperature = check_temperature(temperature)
         self.target = target
         self.with_background = with_background
 

@@ -5,7 +5,7 @@ from torch import Tensor
 
 from mmkd.heads import pairwise_diou
 from mmkd.registry import MODELS
-from .base import DenseResponseLoss, ResponsePair, scatter_kept
+from .base import DenseResponseLoss, ResponsePair, check_temperature, scatter_kept
 from .functional import softmax_kd
 
 
@@ -47,9 +47,7 @@ class LDLoss(DenseResponseLoss):
                  center_radius: Optional[float] = 2.5,
                  loss_weight: float = 1.0) -> None:
         super().__init__(weighting, score_thr, center_radius, loss_weight)
-        if temperature <= 0:
-            raise ValueError(f'temperature must be positive, got {temperature}.')
-        self.temperature = temperature
+        self.temperature = check_temperature(temperature)
         self.vlr_weight = vlr_weight
         self.vlr_thr = vlr_thr
 

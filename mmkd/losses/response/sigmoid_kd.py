@@ -4,7 +4,7 @@ from typing import Optional, Sequence, Union
 from torch import Tensor
 
 from mmkd.registry import MODELS
-from .base import DenseResponseLoss, ResponsePair, check_same_objectness
+from .base import DenseResponseLoss, ResponsePair, check_same_objectness, check_temperature
 from .functional import binary_kd
 
 
@@ -53,9 +53,7 @@ class SigmoidKDLoss(DenseResponseLoss):
                  center_radius: Optional[float] = 2.5,
                  loss_weight: float = 1.0) -> None:
         super().__init__(weighting, score_thr, center_radius, loss_weight)
-        if temperature <= 0:
-            raise ValueError(f'temperature must be positive, got {temperature}.')
-        self.temperature = temperature
+        self.temperature = check_temperature(temperature)
         self.beta = beta
         self.class_weight = class_weight
         self.objectness_weight = objectness_weight
