@@ -7,7 +7,8 @@ for their priors and decoders), with 10 GT boxes per image.
 
 Usage::
 
-    python benchmarks/response_kd.py [--batch 8] [--size 640] [--repeat 10] [--device cpu] [--threads N]
+    python benchmarks/response_kd.py [--batch 8] [--size 640] [--repeat 10]
+                                     [--device cpu] [--threads N]
 """
 import argparse
 import statistics
@@ -100,6 +101,10 @@ def cases() -> List[Tuple[str, Callable[[], nn.Module], Callable[[], nn.Module],
     ]
 
 
+def _ms(seconds: float) -> str:
+    return f'{seconds * 1000:.1f}'
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--batch', type=int, default=8)
@@ -118,10 +123,6 @@ def main() -> None:
     for name, build_loss, build_head, channels in cases():
         wall, cpu = zip(*time_loss(build_loss(), build_head(), channels, args))
         print(f'| {name} | {_ms(statistics.median(wall))} | {_ms(min(wall))} | {_ms(statistics.median(cpu))} |')
-
-
-def _ms(seconds: float) -> str:
-    return f'{seconds * 1000:.1f}'
 
 
 if __name__ == '__main__':

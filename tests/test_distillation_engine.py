@@ -46,9 +46,9 @@ def test_losses_are_logged_finite_and_feature_loss_goes_down(distilled):
     hub = runner.message_hub
     for key in ('train/loss_neck_mse', 'train/loss_cls_kd', 'train/loss_cls'):
         values = hub.get_scalar(key).data[0]
-        assert len(values) == 6 and all(torch.isfinite(torch.tensor(values))), key
+        assert len(values) == 18 and all(torch.isfinite(torch.tensor(values))), key
     neck = hub.get_scalar('train/loss_neck_mse').data[0]
-    assert neck[-2:].mean() < neck[:2].mean()
+    assert neck[-3:].mean() < 0.8 * neck[:3].mean()
 
 
 def test_yolox_recipe_hooks_ran(distilled):
@@ -103,7 +103,7 @@ def test_resume_restores_distillation_state_and_finishes(distilled, tmp_path, sy
     saved = load(resumed_from)['mmkd']['distiller']
     assert snapshot.state.keys() == saved.keys()
     assert all(torch.equal(snapshot.state[k].cpu(), saved[k]) for k in saved)
-    assert runner.epoch == 3 and runner.iter == 6
+    assert runner.epoch == 3 and runner.iter == 18
     final = load(tmp_path / 'epoch_3.pth')
     assert len(final['optimizer']['param_groups']) == len(load(resumed_from)['optimizer']['param_groups'])
 

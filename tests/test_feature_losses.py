@@ -137,6 +137,17 @@ def test_cwd_by_hand():
     assert CWDLoss(tau=2.0)(student, teacher, make_ctx([[]], 2)).item() == pytest.approx(expected, rel=1e-5)
 
 
+def test_pkd_equals_mse_of_standardised_features():
+    student, teacher = pair()
+    eps = 0.5  # large, so the closed form must handle it exactly
+
+    def standardised(x):
+        return (x - x.mean((2, 3), keepdim=True)) / torch.sqrt(x.var((2, 3), unbiased=False, keepdim=True) + eps)
+
+    expected = sum(((standardised(s) - standardised(t)) ** 2).mean() / 2 for s, t in zip(student, teacher))
+    assert PKDLoss(eps=eps)(student, teacher, make_ctx([[], []])).item() == pytest.approx(expected.item(), rel=1e-5)
+
+
 def test_pkd_by_hand():
     teacher = [torch.randn(2, 3, 4, 4)]
     ctx = make_ctx([[], []])

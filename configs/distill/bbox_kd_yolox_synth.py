@@ -1,4 +1,5 @@
-# YOLOX-L teacher -> YOLOX-S student on the synthetic shapes: box KD only (GIoU +
+# YOLOX teacher (configs/yolox/yolox_teacher_synth.py) -> half-width
+# student (yolox_student_synth.py) on the synthetic shapes: box KD only (GIoU +
 # stride-normalised L1 toward the teacher's decoded boxes on priors the
 # teacher scores above 0.5, weighted by that score). See docs/response_kd.md.
 _base_ = '../yolox/yolox_student_synth.py'
@@ -6,10 +7,8 @@ _base_ = '../yolox/yolox_student_synth.py'
 custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
 teacher_config = 'configs/yolox/yolox_teacher_synth.py'
 teacher_checkpoint = 'work_dirs/yolox_teacher_synth/teacher.pth'
-custom_hooks = [
-    dict(type='YOLOXModeSwitchHook', num_last_epochs={{_base_.num_last_epochs}}, priority=48),
-    dict(type='SyncNormHook', priority=48),
-    dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0001, update_buffers=True, priority=49),
+# keep the student's own hooks (YOLOX mode switch, SyncNorm, EMA) and append mmkd's
+custom_hooks = _base_.custom_hooks + [
     dict(type='mmkd.DistillationHook',
          teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
          distill=[

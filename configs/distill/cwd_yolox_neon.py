@@ -1,4 +1,5 @@
-# YOLOX-L teacher -> YOLOX-S student on NEON tree crowns.
+# YOLOX teacher (configs/yolox/yolox_teacher_neon.py, neck 128 channels) -> student
+# (yolox_student_neon.py, neck 64 channels, 1x1 adapters) on NEON tree crowns.
 # CWD (Shu et al., ICCV 2021): channel-wise spatial-softmax KL on the neck,
 # tau=1 and weight 10 per level as in mmrazor's detection configs.
 # See docs/feature_kd.md.

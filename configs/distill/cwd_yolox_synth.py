@@ -1,4 +1,5 @@
-# YOLOX-L teacher -> YOLOX-S student on the synthetic shapes.
+# YOLOX teacher (configs/yolox/yolox_teacher_synth.py, neck 128 channels) -> student
+# (yolox_student_synth.py, neck 64 channels, 1x1 adapters) on the synthetic shapes.
 # CWD (Shu et al., ICCV 2021): channel-wise spatial-softmax KL on the neck,
 # tau=1 and weight 10 per level as in mmrazor's detection configs.
 # See docs/feature_kd.md.

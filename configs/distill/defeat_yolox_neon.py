@@ -1,4 +1,5 @@
-# YOLOX-L teacher -> YOLOX-S student on NEON tree crowns.
+# YOLOX teacher (configs/yolox/yolox_teacher_neon.py, neck 128 channels) -> student
+# (yolox_student_neon.py, neck 64 channels, 1x1 adapters) on NEON tree crowns.
 # DeFeat (Guo et al., CVPR 2021): decoupled foreground / background neck
 # imitation, weights 3 and 12 of the official config averaged over levels -> 1 and 4
 # summed over the 3 YOLOX levels.

@@ -1,4 +1,5 @@
-# YOLOX-L teacher -> YOLOX-S student on the synthetic shapes.
+# YOLOX teacher (configs/yolox/yolox_teacher_synth.py, neck 128 channels) -> student
+# (yolox_student_synth.py, neck 64 channels, 1x1 adapters) on the synthetic shapes.
 # DeFeat (Guo et al., CVPR 2021): decoupled foreground / background neck
 # imitation, weights 3 and 12 of the official config averaged over levels -> 1 and 4
 # summed over the 3 YOLOX levels.

@@ -1,4 +1,5 @@
-# YOLOX-L teacher -> YOLOX-S student on the synthetic shapes: Decoupled KD on
+# YOLOX teacher (configs/yolox/yolox_teacher_synth.py) -> half-width
+# student (yolox_student_synth.py) on the synthetic shapes: Decoupled KD on
 # the class logits (target class from the assigned GT on positives, the
 # teacher's argmax elsewhere; a zero background logit is appended), YOLOX
 # objectness by sigmoid KD, and box KD. See docs/response_kd.md.
@@ -7,10 +8,8 @@ _base_ = '../yolox/yolox_student_synth.py'
 custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
 teacher_config = 'configs/yolox/yolox_teacher_synth.py'
 teacher_checkpoint = 'work_dirs/yolox_teacher_synth/teacher.pth'
-custom_hooks = [
-    dict(type='YOLOXModeSwitchHook', num_last_epochs={{_base_.num_last_epochs}}, priority=48),
-    dict(type='SyncNormHook', priority=48),
-    dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0001, update_buffers=True, priority=49),
+# keep the student's own hooks (YOLOX mode switch, SyncNorm, EMA) and append mmkd's
+custom_hooks = _base_.custom_hooks + [
     dict(type='mmkd.DistillationHook',
          teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
          distill=[

@@ -1,4 +1,5 @@
-# YOLOX-L teacher -> YOLOX-S student on the synthetic shapes.
+# YOLOX teacher (configs/yolox/yolox_teacher_synth.py, neck 128 channels) -> student
+# (yolox_student_synth.py, neck 64 channels, 1x1 adapters) on the synthetic shapes.
 # FGD (Yang et al., CVPR 2022): focal (scale-aware fg/bg, teacher attention)
 # and global (GcBlock relation) distillation on the neck, with the official YOLOX
 # weights alpha=2e-3, beta=1e-3, gamma=1e-3, lambda=1e-5, T=0.5.
@@ -16,7 +17,7 @@ custom_hooks = [
          teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
          distill=[
              dict(name='neck_fgd', student='neck', teacher='neck', adapter='auto',
-                  loss=dict(type='mmkd.FGDLoss', in_channels=[256, 256, 256], alpha_fg=2e-3,
+                  loss=dict(type='mmkd.FGDLoss', in_channels=[128, 128, 128], alpha_fg=2e-3,
                             beta_bg=1e-3, gamma_at=1e-3, lambda_global=1e-5, temperature=0.5)),
          ]),
 ]

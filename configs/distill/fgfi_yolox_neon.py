@@ -1,4 +1,5 @@
-# YOLOX-L teacher -> YOLOX-S student on NEON tree crowns.
+# YOLOX teacher (configs/yolox/yolox_teacher_neon.py, neck 128 channels) -> student
+# (yolox_student_neon.py, neck 64 channels, 1x1 adapters) on NEON tree crowns.
 # FGFI (Wang et al., CVPR 2019) for an anchor-free head: neck imitation on the
 # locations whose prior lies in a GT box or within 2.5 strides of its centre (the
 # SimOTA candidate region), normalised by 2 x the number of such locations.

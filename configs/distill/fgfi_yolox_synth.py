@@ -1,4 +1,5 @@
-# YOLOX-L teacher -> YOLOX-S student on the synthetic shapes.
+# YOLOX teacher (configs/yolox/yolox_teacher_synth.py, neck 128 channels) -> student
+# (yolox_student_synth.py, neck 64 channels, 1x1 adapters) on the synthetic shapes.
 # FGFI (Wang et al., CVPR 2019) for an anchor-free head: neck imitation on the
 # locations whose prior lies in a GT box or within 2.5 strides of its centre (the
 # SimOTA candidate region), normalised by 2 x the number of such locations.

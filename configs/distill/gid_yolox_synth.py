@@ -1,4 +1,5 @@
-# YOLOX-L teacher -> YOLOX-S student on the synthetic shapes.
+# YOLOX teacher (configs/yolox/yolox_teacher_synth.py, neck 128 channels) -> student
+# (yolox_student_synth.py, neck 64 channels, 1x1 adapters) on the synthetic shapes.
 # GID (Dai et al., CVPR 2021): neck imitation on the regions of the general
 # instances (per image: max class-score discrepancy, box of the more confident
 # model, NMS IoU 0.3, top 10), read from both bbox_heads.

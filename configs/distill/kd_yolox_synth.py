@@ -1,4 +1,5 @@
-# YOLOX-L teacher -> YOLOX-S student on the synthetic shapes: plain Hinton KD
+# YOLOX teacher (configs/yolox/yolox_teacher_synth.py) -> half-width
+# student (yolox_student_synth.py) on the synthetic shapes: plain Hinton KD
 # (softmax over the class channel) on the class logits of every level, the
 # baseline for the sigmoid-aware losses. Not for one-class datasets (NEON):
 # a softmax over one class is constant; use sigmoid_kd_yolox_neon.py there.
@@ -7,10 +8,8 @@ _base_ = '../yolox/yolox_student_synth.py'
 custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
 teacher_config = 'configs/yolox/yolox_teacher_synth.py'
 teacher_checkpoint = 'work_dirs/yolox_teacher_synth/teacher.pth'
-custom_hooks = [
-    dict(type='YOLOXModeSwitchHook', num_last_epochs={{_base_.num_last_epochs}}, priority=48),
-    dict(type='SyncNormHook', priority=48),
-    dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0001, update_buffers=True, priority=49),
+# keep the student's own hooks (YOLOX mode switch, SyncNorm, EMA) and append mmkd's
+custom_hooks = _base_.custom_hooks + [
     dict(type='mmkd.DistillationHook',
          teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
          distill=[

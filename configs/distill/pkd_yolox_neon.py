@@ -1,4 +1,5 @@
-# YOLOX-L teacher -> YOLOX-S student on NEON tree crowns.
+# YOLOX teacher (configs/yolox/yolox_teacher_neon.py, neck 128 channels) -> student
+# (yolox_student_neon.py, neck 64 channels, 1x1 adapters) on NEON tree crowns.
 # PKD (Cao et al., NeurIPS 2022): MSE of per-channel standardised neck features
 # (1 - Pearson r), weight 6 per level as in mmrazor's Faster R-CNN config.
 # See docs/feature_kd.md.

@@ -1,4 +1,5 @@
-# YOLOX-L teacher -> YOLOX-S student on the synthetic shapes.
+# YOLOX teacher (configs/yolox/yolox_teacher_synth.py, neck 128 channels) -> student
+# (yolox_student_synth.py, neck 64 channels, 1x1 adapters) on the synthetic shapes.
 # PKD (Cao et al., NeurIPS 2022): MSE of per-channel standardised neck features
 # (1 - Pearson r), weight 6 per level as in mmrazor's Faster R-CNN config.
 # See docs/feature_kd.md.

@@ -1,4 +1,5 @@
-# YOLOX-L teacher -> YOLOX-S student on NEON tree crowns: sigmoid-aware
+# YOLOX teacher (configs/yolox/yolox_teacher_neon.py) -> half-width
+# student (yolox_student_neon.py) on NEON tree crowns: sigmoid-aware
 # response KD (class + objectness, per-prior binary KD weighted by the
 # teacher's score) plus box KD toward the teacher's confident boxes.
 # See docs/response_kd.md.
@@ -7,10 +8,8 @@ _base_ = '../yolox/yolox_student_neon.py'
 custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
 teacher_config = 'configs/yolox/yolox_teacher_neon.py'
 teacher_checkpoint = 'work_dirs/yolox_teacher_neon/teacher.pth'
-custom_hooks = [
-    dict(type='YOLOXModeSwitchHook', num_last_epochs={{_base_.num_last_epochs}}, priority=48),
-    dict(type='SyncNormHook', priority=48),
-    dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0001, update_buffers=True, priority=49),
+# keep the student's own hooks (YOLOX mode switch, SyncNorm, EMA) and append mmkd's
+custom_hooks = _base_.custom_hooks + [
     dict(type='mmkd.DistillationHook',
          teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
          distill=[

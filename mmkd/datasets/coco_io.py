@@ -1,8 +1,9 @@
 """Small helpers shared by the dataset generators to write COCO files.
 
-Both generators write ``<out>/images/*.png`` and ``<out>/annotations/<split>.json``
-and stamp every JSON with an ``info.mmkd`` record of the parameters that
-produced it, so a second run with the same parameters can be skipped.
+Both generators write ``<out>/images/*.png`` and
+``<out>/annotations/<split>.json`` and stamp every JSON with an ``info.mmkd``
+record of the parameters that produced it, so a second run with the same
+parameters can be skipped.
 """
 import json
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""NEON tree crowns (the samples shipped in the DeepForest 2.1.0 wheel) as COCO.
+"""NEON tree crowns (samples shipped in the DeepForest 2.1.0 wheel) as COCO.
 
 The wheel's ``deepforest/data/`` folder holds four annotated RGB orthophotos
 (Pascal VOC XML): two large crops of the YELL site and two 400x400 tiles of

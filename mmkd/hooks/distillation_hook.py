@@ -1,6 +1,6 @@
 """The drop-in distillation hook: a frozen teacher teaches any mmdet student."""
 from contextlib import nullcontext
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.dist import is_distributed
@@ -57,10 +57,7 @@ class DistillationHook(Hook):
     def __init__(self, teacher: dict, distill: Sequence[dict], schedule: Optional[dict] = None,
                  evaluate_teacher: bool = False, probe_input_size: Tuple[int, int] = (256, 256),
                  check_finite: bool = True, find_unused_parameters: bool = False) -> None:
-        if not isinstance(teacher, dict) or 'config' not in teacher:
-            raise KeyError('teacher must be dict(config=..., checkpoint=...) naming the teacher\'s '
-                           'mmdet config and trained weights')
-        self.teacher_cfg = teacher
+        self.teacher_cfg = self._checked_teacher_cfg(teacher)
         self.distiller = Distiller(distill)
         self.schedule = LossWeightSchedule(**(schedule or {}))
         self.evaluate_teacher = evaluate_teacher
@@ -73,42 +70,76 @@ class DistillationHook(Hook):
         self._distilling = False
 
     # ------------------------------------------------------------------ set-up
+    @staticmethod
+    def _checked_teacher_cfg(teacher: Optional[dict]) -> Optional[dict]:
+        """The ``teacher`` argument, validated (schemes without one override this)."""
+        if not isinstance(teacher, dict) or 'config' not in teacher:
+            raise KeyError('teacher must be dict(config=..., checkpoint=...) naming the teacher\'s '
+                           'mmdet config and trained weights')
+        return teacher
+
     def before_run(self, runner) -> None:
         student = _unwrap(runner.model)
         device = next(student.parameters()).device
-        self.teacher, _, meta = build_frozen_detector(
-            self.teacher_cfg['config'], self.teacher_cfg.get('checkpoint'), 'teacher', device)
+        self.teacher, meta = self.build_teacher(runner, student, device)
         self._check_record_paths(student)
         self._check_class_sets(student, meta, runner)
-        self.student_recorder = ModuleRecorder(student, self.distiller.record_paths('student'), 'distill[].student')
-        self.teacher_recorder = ModuleRecorder(self.teacher, self.distiller.record_paths('teacher'), 'distill[].teacher')
+        self.student_recorder = ModuleRecorder(student, self.student_record_paths(), 'distill[].student')
+        self.teacher_recorder = ModuleRecorder(self.teacher, self.teacher_record_paths(), 'distill[].teacher')
         self.convert_inputs = TeacherInputConverter(student.data_preprocessor, self.teacher.data_preprocessor)
         summary = self._probe_and_build_adapters(student, device)
         self.distiller.to(device)
-        self._distiller_call = self.distiller
-        n_trainable = trainable_parameters(self.distiller)
-        if n_trainable:
-            paramwise_cfg = runner.cfg.get('optim_wrapper', {}).get('paramwise_cfg') or {}
-            add_module_to_optimizer(runner.optim_wrapper, runner.param_schedulers, self.distiller, paramwise_cfg)
-            if is_distributed():
-                self._distiller_call = DistributedDataParallel(
-                    self.distiller, device_ids=None, find_unused_parameters=self.find_unused_parameters)
-        runner.logger.info(
-            f'mmkd: teacher {self.teacher_cfg["config"]} from {self.teacher_cfg.get("checkpoint")} '
-            f'(frozen, {sum(p.numel() for p in self.teacher.parameters()) / 1e6:.2f} M params); '
-            f'distillation modules: {n_trainable} trainable params\n  ' + '\n  '.join(summary))
+        self._distiller_call = self.train_with_student(runner, self.distiller)
+        runner.logger.info(f'mmkd: {self.describe_teacher()}; distillation modules: '
+                           f'{trainable_parameters(self.distiller)} trainable params\n  ' + '\n  '.join(summary))
 
-    def _check_record_paths(self, student: nn.Module) -> None:
-        for entry in self.distiller.entries:
+    def build_teacher(self, runner, student: nn.Module, device: torch.device) -> Tuple[nn.Module, dict]:
+        """``(teacher, checkpoint_meta)``: the frozen pre-trained teacher (offline KD)."""
+        teacher, _, meta = build_frozen_detector(
+            self.teacher_cfg['config'], self.teacher_cfg.get('checkpoint'), 'teacher', device)
+        return teacher, meta
+
+    def describe_teacher(self) -> str:
+        return (f'teacher {self.teacher_cfg["config"]} from {self.teacher_cfg.get("checkpoint")} '
+                f'(frozen, {sum(p.numel() for p in self.teacher.parameters()) / 1e6:.2f} M params)')
+
+    def student_record_paths(self) -> List[str]:
+        return self.distiller.record_paths('student')
+
+    def teacher_record_paths(self) -> List[str]:
+        return self.distiller.record_paths('teacher')
+
+    def train_with_student(self, runner, module: nn.Module) -> Callable:
+        """Put ``module``'s trainable parameters in the student's optimizer.
+
+        Returns what to call instead of ``module``: under a distributed run
+        with trainable parameters, ``module`` wrapped in DDP.
+        """
+        if not trainable_parameters(module):
+            return module
+        paramwise_cfg = runner.cfg.get('optim_wrapper', {}).get('paramwise_cfg') or {}
+        add_module_to_optimizer(runner.optim_wrapper, runner.param_schedulers, module, paramwise_cfg)
+        if is_distributed():
+            return DistributedDataParallel(module, device_ids=None,
+                                           find_unused_parameters=self.find_unused_parameters)
+        return module
+
+    def _check_record_paths(self, student: nn.Module, teacher: Optional[nn.Module] = None,
+                            distiller: Optional[Distiller] = None) -> None:
+        teacher = self.teacher if teacher is None else teacher
+        distiller = self.distiller if distiller is None else distiller
+        for entry in distiller.entries:
             find_module(student, entry.student.path, f'{entry.config_key}.student')
-            find_module(self.teacher, entry.teacher.path, f'{entry.config_key}.teacher')
-        for name, loss in self.distiller.losses.items():
+            find_module(teacher, entry.teacher.path, f'{entry.config_key}.teacher')
+        for name, loss in distiller.losses.items():
             for path in loss.required_records:
                 find_module(student, path, f'{type(loss).__name__} ({name}) needs student module')
-                find_module(self.teacher, path, f'{type(loss).__name__} ({name}) needs teacher module')
+                find_module(teacher, path, f'{type(loss).__name__} ({name}) needs teacher module')
 
-    def _check_class_sets(self, student: nn.Module, meta: dict, runner) -> None:
+    def _check_class_sets(self, student: nn.Module, meta: dict, runner,
+                          teacher: Optional[nn.Module] = None) -> None:
         """Response distillation pairs classes one to one: they must be the same."""
+        teacher = self.teacher if teacher is None else teacher
         responses = [entry for entry in self.distiller.entries
                      if not self.distiller.losses[entry.name].adapts_student
                      or entry.student.path.startswith('bbox_head')]
@@ -121,7 +152,7 @@ class DistillationHook(Hook):
                              f'{tuple(teacher_classes)} but the student trains on {tuple(student_classes)}; '
                              'response distillation needs the same class list in the same order')
         student_n = getattr(getattr(student, 'bbox_head', None), 'num_classes', None)
-        teacher_n = getattr(getattr(self.teacher, 'bbox_head', None), 'num_classes', None)
+        teacher_n = getattr(getattr(teacher, 'bbox_head', None), 'num_classes', None)
         if student_n is not None and teacher_n is not None and student_n != teacher_n:
             raise ValueError(f'{responses[0].config_key}: teacher bbox_head.num_classes={teacher_n} but '
                              f'student bbox_head.num_classes={student_n}; response distillation needs '
@@ -129,32 +160,26 @@ class DistillationHook(Hook):
 
     def _probe_and_build_adapters(self, student: nn.Module, device: torch.device) -> List[str]:
         """One zero batch through both models reveals every recorded shape."""
+        student_records, teacher_records = self._probe(student, device)
+        return self.distiller.build_adapters(student_records, teacher_records, self.probe_input_size)
+
+    def _probe(self, student: nn.Module, device: torch.device) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+        """Student and teacher records of a zero batch, both in eval mode."""
         probe = torch.zeros(2, 3, *self.probe_input_size, device=device)
         was_training = student.training
         student.eval()
         try:
             with torch.no_grad():
                 student_records = self._record(self.student_recorder, student, probe)
-                teacher_records = self._record(self.teacher_recorder, self.teacher, probe)
+                return student_records, self.teacher_records(probe, None, student_records)
         finally:
             student.train(was_training)
-        return self.distiller.build_adapters(student_records, teacher_records, self.probe_input_size)
 
     @staticmethod
     def _record(recorder: ModuleRecorder, model: nn.Module, inputs: Tensor,
                 data_samples: Optional[list] = None) -> Dict[str, Any]:
-        recorder.clear()
-        recorder.attach()
-        recorder.active = True
-        try:
+        with recorder.capture() as records:
             run_detector(model, inputs, recorder.modules, data_samples)
-        finally:
-            recorder.active = False
-        missing = recorder.missing()
-        if missing:
-            raise RuntimeError(f'modules {missing} of {type(model).__name__} did not run in its forward; '
-                               'distil outputs of modules the detector actually calls')
-        records, recorder.records = recorder.records, {}
         return records
 
     def before_train(self, runner) -> None:
@@ -201,14 +226,8 @@ class DistillationHook(Hook):
         return output
 
     def compute_losses(self, student: nn.Module, inputs: Tensor, data_samples: list) -> Dict[str, Tensor]:
-        """Teacher forward (no grad) and every entry's weighted loss."""
-        with torch.no_grad():
-            teacher_records = self._record(self.teacher_recorder, self.teacher, self.convert_inputs(inputs),
-                                           data_samples)
-        ctx = DistillContext(inputs=inputs, data_samples=data_samples, student=student, teacher=self.teacher,
-                             student_records=self.student_recorder.records, teacher_records=teacher_records)
-        with self._sync_context():
-            losses = self._distiller_call(ctx)
+        """Every entry's weighted loss, times the schedule's factor, checked finite."""
+        losses = self.distillation_losses(student, inputs, data_samples)
         self.student_recorder.clear()
         factor = self.schedule.factor(self._runner.iter, self._runner.epoch)
         losses = {key: value * factor for key, value in losses.items()}
@@ -219,22 +238,46 @@ class DistillationHook(Hook):
                                      'Lower its loss_weight/temperature or check the teacher.')
         return losses
 
-    def _sync_context(self):
-        """Skip DDP gradient sync of the distillation modules while accumulating."""
+    def distillation_losses(self, student: nn.Module, inputs: Tensor, data_samples: list) -> Dict[str, Tensor]:
+        """Teacher records on the student's batch, then the distiller's losses."""
+        student_records = self.student_recorder.records
+        teacher_records = self.teacher_records(inputs, data_samples, student_records)
+        ctx = DistillContext(inputs=inputs, data_samples=data_samples, student=student, teacher=self.teacher,
+                             student_records=student_records, teacher_records=teacher_records)
+        with self._sync_context(self._distiller_call):
+            return self._distiller_call(ctx)
+
+    def teacher_records(self, inputs: Tensor, data_samples: Optional[list],
+                        student_records: Dict[str, Any]) -> Dict[str, Any]:
+        """The teacher's records on ``inputs``: a forward without gradients.
+
+        ``data_samples`` is ``None`` for the zero batch that probes shapes.
+        """
+        with torch.no_grad():
+            return self._record(self.teacher_recorder, self.teacher, self.convert_inputs(inputs), data_samples)
+
+    def _sync_context(self, module_call: Callable):
+        """Skip DDP gradient sync of ``module_call`` while accumulating gradients."""
         optim_wrapper = getattr(self._runner, 'optim_wrapper', None)
-        if isinstance(self._distiller_call, DistributedDataParallel) and not optim_wrapper.should_sync():
-            return self._distiller_call.no_sync()
+        if isinstance(module_call, DistributedDataParallel) and not optim_wrapper.should_sync():
+            return module_call.no_sync()
         return nullcontext()
 
     # ------------------------------------------------------------- checkpoints
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        checkpoint['mmkd'] = dict(distiller=weights_to_cpu(self.distiller.state_dict()),
-                                  teacher=dict(self.teacher_cfg))
+        checkpoint['mmkd'] = self.checkpoint_state()
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         state = checkpoint.get('mmkd')
         if state is not None:
-            self.distiller.load_state_dict(state['distiller'])
+            self.load_checkpoint_state(state)
+
+    def checkpoint_state(self) -> Dict[str, Any]:
+        """What ``checkpoint['mmkd']`` holds; schemes add their own state."""
+        return dict(distiller=weights_to_cpu(self.distiller.state_dict()), teacher=dict(self.teacher_cfg))
+
+    def load_checkpoint_state(self, state: Dict[str, Any]) -> None:
+        self.distiller.load_state_dict(state['distiller'])
 
 
 def _unwrap(model: nn.Module) -> nn.Module:

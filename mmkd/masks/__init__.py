@@ -1,6 +1,6 @@
 """Weight maps over feature levels for feature distillation (composable)."""
-from .attention import (ChannelAttentionMask, SpatialAttentionMask, channel_attention,
-                        channel_activity, spatial_activity, spatial_attention)
+from .attention import (ChannelAttentionMask, SpatialAttentionMask, activities,
+                        attention_from_activity, channel_activity, spatial_activity)
 from .background import DecoupledMask, ScaleAwareMask
 from .base import BaseMask, MaskCfg, ProductMask, SpatialMask, build_mask
 from .boxes import BoxSet
@@ -11,6 +11,6 @@ from .grid import LevelGrid
 __all__ = [
     'BaseMask', 'MaskCfg', 'SpatialMask', 'ProductMask', 'build_mask', 'LevelGrid', 'BoxSet', 'GTBoxMask',
     'AnchorIoUMask', 'PriorInBoxMask', 'DecoupledMask', 'ScaleAwareMask', 'SpatialAttentionMask',
-    'ChannelAttentionMask', 'spatial_activity', 'channel_activity', 'spatial_attention',
-    'channel_attention', 'DiscrepancyMask', 'GIDMask'
+    'ChannelAttentionMask', 'activities', 'attention_from_activity', 'spatial_activity',
+    'channel_activity', 'DiscrepancyMask', 'GIDMask'
 ]

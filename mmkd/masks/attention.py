@@ -10,7 +10,7 @@ Distillation: Towards Accurate and Efficient Detectors", ICLR 2021, and Yang et
 al., "Focal and Global Knowledge Distillation for Detectors", CVPR 2022 (FGD,
 ``T = 0.5``).
 """
-from typing import List
+from typing import List, Tuple
 
 import torch.nn.functional as F
 from torch import Tensor
@@ -20,6 +20,12 @@ from mmkd.registry import MODELS
 from .base import BaseMask
 
 SOURCES = ('teacher', 'student_teacher')
+
+
+def activities(features: Tensor) -> Tuple[Tensor, Tensor]:
+    """``(G^S, G^C)`` from one pass of ``|F|``: ``(B, 1, H, W)`` and ``(B, C, 1, 1)``."""
+    magnitude = features.abs()
+    return magnitude.mean(dim=1, keepdim=True), magnitude.mean(dim=(2, 3), keepdim=True)
 
 
 def spatial_activity(features: Tensor) -> Tensor:
@@ -33,19 +39,13 @@ def channel_activity(features: Tensor) -> Tensor:
 
 
 def attention_from_activity(activity: Tensor, temperature: float) -> Tensor:
-    """``n * softmax(G / T)`` over the ``n`` non-batch entries of ``G`` (shape kept)."""
+    """``A = n softmax(G / T)`` over the ``n`` non-batch entries of ``G`` (shape kept).
+
+    ``A^S`` (from ``G^S``) sums to ``H W`` per image, ``A^C`` (from ``G^C``)
+    to ``C``.
+    """
     flat = activity.flatten(1)
     return (flat.shape[1] * F.softmax(flat / temperature, dim=1)).view_as(activity)
-
-
-def spatial_attention(features: Tensor, temperature: float) -> Tensor:
-    """``A^S``: ``(B, 1, H, W)``, sums to ``H W`` per image."""
-    return attention_from_activity(spatial_activity(features), temperature)
-
-
-def channel_attention(features: Tensor, temperature: float) -> Tensor:
-    """``A^C``: ``(B, C, 1, 1)``, sums to ``C`` per image."""
-    return attention_from_activity(channel_activity(features), temperature)
 
 
 class _AttentionMask(BaseMask):

@@ -7,7 +7,6 @@ hook) and parse them per prior with :func:`mmkd.heads.pair_dense_outputs`
 from typing import List, Optional, Tuple
 
 import torch
-from mmcv.ops import batched_nms
 from torch import Tensor
 
 from mmkd.context import DistillContext
@@ -34,7 +33,7 @@ class _HeadOutputsMask(SpatialMask):
             find_submodule(ctx.teacher, self.head, name), ctx.teacher_records[self.head])
         if list(student.level_sizes) != list(grid.sizes):
             raise ValueError(
-                f'{type(self).__name__}: the {self.head} predicts on levels of size '
+                f'{name}: the {self.head} predicts on levels of size '
                 f'{list(student.level_sizes)} but the distilled features have sizes '
                 f'{list(grid.sizes)}; distil the levels the head predicts on')
         return student, teacher
@@ -86,23 +85,28 @@ class GIDMask(_HeadOutputsMask):
     Per image and prior ``n``: the general-instance score
     ``s_n = max_c |p_T(n, c) - p_S(n, c)|`` and box ``B_n`` = the teacher's
     decoded box if ``max_c p_T(n, c) > max_c p_S(n, c)``, else the
-    student's. Boxes are clipped to the input, NMS at IoU ``iou_threshold``
-    runs per image (one ``batched_nms`` call, the image index as the group),
-    the ``topk`` best survivors of each image are kept, and the mask is 1 on
-    the cells their boxes overlap.
+    student's. Boxes are clipped to the input; greedy NMS at IoU
+    ``iou_threshold`` keeps the ``topk`` best instances of each image, and the
+    mask is 1 on the cells their boxes overlap.
 
     Dai et al., "General Instance Distillation for Object Detection", CVPR
     2021 (general instance selection module: NMS IoU 0.3, K = 10). GID
     imitates ROI-aligned instance features; here the instance regions mask the
     feature maps instead (use with ``MaskedFeatureLoss``).
 
-    Only each image's ``nms_pre`` highest-scoring priors enter NMS; the
-    result equals full NMS whenever ``topk`` boxes survive among them.
+    Only the ``topk`` first survivors of NMS are needed, so NMS runs as
+    ``topk`` rounds over all images at once: each round keeps every image's
+    best remaining candidate and drops the candidates overlapping it by more
+    than ``iou_threshold``. This gives exactly the first ``topk`` boxes that
+    per-image greedy NMS keeps (mmcv's ``nms``), without its CPU cost, which
+    grows with the product of kept and candidate boxes. Only each image's
+    ``nms_pre`` highest-scoring priors are candidates; the result equals NMS
+    over all priors whenever ``topk`` boxes survive among them.
 
     Args:
         iou_threshold: NMS IoU threshold.
         topk: instances kept per image.
-        nms_pre: candidates per image before NMS.
+        nms_pre: candidates per image.
         head: attribute path and record key of the dense head.
     """
 
@@ -127,24 +131,30 @@ class GIDMask(_HeadOutputsMask):
         from_teacher = teacher_scores.amax(dim=-1) > student_scores.amax(dim=-1)
         boxes = torch.where(from_teacher[..., None], teacher_out.decoded_boxes().float(),
                             student_out.decoded_boxes().float())
-        everything = torch.ones_like(from_teacher)
-        boxes = BoxSet.clipped(boxes, everything, ctx.input_size).boxes
-        scores, index = gi_scores.topk(min(self.nms_pre, gi_scores.shape[1]), dim=1)
-        boxes = boxes.gather(1, index[..., None].expand(-1, -1, 4))
-        images = torch.arange(ctx.batch_size, device=scores.device)[:, None].expand_as(scores)
-        _, keep = batched_nms(boxes.flatten(0, 1), scores.flatten(), images.flatten(),
-                              dict(type='nms', iou_threshold=self.iou_threshold,
-                                   split_thr=scores.numel() + 1))
-        return self._top_per_image(boxes.flatten(0, 1)[keep], images.flatten()[keep], ctx)
+        _, order = gi_scores.topk(min(self.nms_pre, gi_scores.shape[1]), dim=1)
+        candidates = BoxSet.clipped(boxes.gather(1, order[..., None].expand(-1, -1, 4)),
+                                    torch.ones_like(order, dtype=torch.bool), ctx.input_size)
+        return self._greedy_nms(candidates.boxes, ctx.input_size)
 
-    def _top_per_image(self, boxes: Tensor, images: Tensor, ctx: DistillContext) -> BoxSet:
-        """Padded ``(B, topk)`` boxes from NMS survivors sorted by score (all images mixed)."""
-        images, order = images.sort(stable=True)  # keeps each image's score order
-        counts = torch.bincount(images, minlength=ctx.batch_size)
-        rank = torch.arange(len(images), device=images.device) - (counts.cumsum(0) - counts)[images]
-        chosen = rank < self.topk
-        padded = boxes.new_zeros(ctx.batch_size, self.topk, 4)
-        valid = torch.zeros(ctx.batch_size, self.topk, dtype=torch.bool, device=boxes.device)
-        padded[images[chosen], rank[chosen]] = boxes[order[chosen]]
-        valid[images[chosen], rank[chosen]] = True
-        return BoxSet.clipped(padded, valid, ctx.input_size)
+    def _greedy_nms(self, boxes: Tensor, input_size: Tuple[int, int]) -> BoxSet:
+        """First ``topk`` survivors of greedy NMS over ``(B, n, 4)`` boxes sorted by score."""
+        alive = torch.ones(boxes.shape[:2], dtype=torch.bool, device=boxes.device)
+        images = torch.arange(boxes.shape[0], device=boxes.device)
+        kept, found = [], []
+        for _ in range(self.topk):
+            best = alive.int().argmax(dim=1)  # first alive candidate = best remaining score
+            found.append(alive[images, best])
+            kept.append(boxes[images, best])
+            alive &= ~(_iou(kept[-1][:, None], boxes) > self.iou_threshold)
+            alive[images, best] = False
+        return BoxSet.clipped(torch.stack(kept, dim=1), torch.stack(found, dim=1), input_size)
+
+
+def _iou(box: Tensor, boxes: Tensor) -> Tensor:
+    """IoU of ``(B, 1, 4)`` boxes with ``(B, n, 4)`` boxes (NaN for two empty boxes)."""
+    low = torch.maximum(box[..., :2], boxes[..., :2])
+    high = torch.minimum(box[..., 2:], boxes[..., 2:])
+    inter = (high - low).clamp(min=0).prod(dim=-1)
+    area = (box[..., 2:] - box[..., :2]).prod(dim=-1)
+    areas = (boxes[..., 2:] - boxes[..., :2]).prod(dim=-1)
+    return inter / (area + areas - inter)

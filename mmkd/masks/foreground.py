@@ -127,8 +127,8 @@ class AnchorIoUMask(SpatialMask):
 
     def __init__(self, psi: float = 0.5, head: str = 'bbox_head') -> None:
         super().__init__()
-        if not 0 < psi <= 1:
-            raise ValueError(f'psi must be in (0, 1], got {psi}')
+        if not 0 < psi < 1:
+            raise ValueError(f'psi must be in (0, 1), got {psi}')
         self.psi = psi
         self.head = head
         self._groups: Dict[tuple, _AnchorGroups] = {}
@@ -137,36 +137,39 @@ class AnchorIoUMask(SpatialMask):
              grid: LevelGrid) -> Tensor:
         groups = self._anchor_groups(ctx.student, grid)
         boxes = BoxSet.ground_truth(ctx)
-        boxes_xyxy = boxes.boxes[:, :, None, None, :]  # (B, M, 1, 1, 4)
-        x_spans, x_valid = groups.spans(0)
-        y_spans, y_valid = groups.spans(1)
-        overlap_x = _overlap(x_spans, boxes_xyxy[..., 0::2]) * x_valid  # (B, M, K, Sx)
-        overlap_y = _overlap(y_spans, boxes_xyxy[..., 1::2]) * y_valid  # (B, M, K, Sy)
-        best_x, best_y = overlap_x.amax(-1), overlap_y.amax(-1)          # (B, M, K)
-        # IoU grows with the intersection for a fixed anchor shape, and the best
-        # intersection of a group is the product of its best row and column.
-        union_areas = groups.areas + boxes.areas[..., None]
-        best_inter = best_x * best_y
-        best_iou = (best_inter / (union_areas - best_inter)).amax(-1)    # (B, M)
-        threshold = (self.psi * best_iou)[..., None]
-        # IoU > t  <=>  intersection > t (area_a + area_g) / (1 + t)
-        min_inter = threshold * union_areas / (1 + threshold)             # (B, M, K)
-        keep = boxes.valid[..., None] & (best_iou[..., None] > 0)
+        overlap_x, overlap_y = _axis_overlaps(groups, boxes)
+        best_x, best_y = overlap_x.amax(-1), overlap_y.amax(-1)  # (B, M, K)
+        min_inter, keep = self._min_intersections(groups, boxes, best_x * best_y)
+        # an anchor's intersection is its row overlap times its column overlap,
+        # so only rows / columns reaching min_inter with the best partner can hit
         candidates = _candidate_windows(overlap_x * best_y[..., None] > min_inter[..., None],
                                         overlap_y * best_x[..., None] > min_inter[..., None])
         cells = enumerate_windows(candidates, keep)
-        width_x, width_y = overlap_x.shape[-1], overlap_y.shape[-1]
-        inter = (overlap_x.reshape(-1, width_x)[cells.window, cells.x]
-                 * overlap_y.reshape(-1, width_y)[cells.window, cells.y])
+        inter = (overlap_x.flatten(0, 2)[cells.window, cells.x]
+                 * overlap_y.flatten(0, 2)[cells.window, cells.y])
         positive = inter > min_inter.flatten()[cells.window]
-        num_groups = len(groups.level)
         window = cells.window[positive]
-        level = groups.level[window % num_groups]
-        locations = grid.flat_index(level, cells.x[positive], cells.y[positive])
+        num_groups = len(groups.level)
+        locations = grid.flat_index(groups.level[window % num_groups], cells.x[positive],
+                                    cells.y[positive])
         images = torch.div(window, boxes.valid.shape[1] * num_groups, rounding_mode='floor')
         mask = torch.zeros(ctx.batch_size, grid.num_locations, device=grid.device)
         mask[images, locations] = 1.0
         return mask
+
+    def _min_intersections(self, groups: _AnchorGroups, boxes: BoxSet,
+                           best_inter: Tensor) -> Tuple[Tensor, Tensor]:
+        """``(B, M, K)`` intersection an anchor needs for ``IoU > psi * best IoU``, and which count.
+
+        For a fixed anchor shape IoU grows with the intersection, so a box's
+        best IoU in group ``k`` comes from the group's best intersection;
+        ``IoU > t`` is ``intersection > t (area_a + area_g) / (1 + t)``.
+        """
+        union_areas = groups.areas + boxes.areas[..., None]
+        best_iou = (best_inter / (union_areas - best_inter)).amax(-1)  # (B, M)
+        threshold = (self.psi * best_iou)[..., None]
+        keep = boxes.valid[..., None] & (best_iou[..., None] > 0)
+        return threshold * union_areas / (1 + threshold), keep
 
     def _anchor_groups(self, detector: nn.Module, grid: LevelGrid) -> _AnchorGroups:
         generator = _prior_generator(detector, self.head)
@@ -176,11 +179,16 @@ class AnchorIoUMask(SpatialMask):
         return self._groups[key]
 
 
-def _overlap(spans: Tensor, box_sides: Tensor) -> Tensor:
-    """Overlap length of ``(K, S, 2)`` anchor spans with ``(B, M, 1, 1, 2)`` box sides."""
-    low = torch.maximum(spans[..., 0], box_sides[..., 0])
-    high = torch.minimum(spans[..., 1], box_sides[..., 1])
-    return (high - low).clamp(min=0)
+def _axis_overlaps(groups: _AnchorGroups, boxes: BoxSet) -> Tuple[Tensor, Tensor]:
+    """Overlap lengths of every anchor column / row with every box: ``(B, M, K, S)``."""
+    sides = boxes.boxes[:, :, None, None, :]  # (B, M, 1, 1, 4)
+    overlaps = []
+    for axis in (0, 1):
+        spans, valid = groups.spans(axis)  # (K, S, 2), (K, S)
+        low = torch.maximum(spans[..., 0], sides[..., axis])
+        high = torch.minimum(spans[..., 1], sides[..., axis + 2])
+        overlaps.append((high - low).clamp(min=0) * valid)
+    return overlaps[0], overlaps[1]
 
 
 def _candidate_windows(candidate_x: Tensor, candidate_y: Tensor) -> Windows:

@@ -81,7 +81,3 @@ class LevelGrid:
         """``(B, N)`` -> one ``(B, 1, H_l, W_l)`` map per level."""
         return [part.reshape(flat.shape[0], 1, h, w)
                 for part, (h, w) in zip(flat.split(self.counts, dim=1), self.sizes)]
-
-    def concat(self, levels: Sequence[Tensor]) -> Tensor:
-        """Inverse of :meth:`split`: ``(B, 1, H_l, W_l)`` maps -> ``(B, N)``."""
-        return torch.cat([level.flatten(1) for level in levels], dim=1)

@@ -1,8 +1,9 @@
 """Record the outputs of a model's submodules by their module path."""
 import difflib
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Optional
 
 from torch import nn
 
@@ -91,3 +92,24 @@ class ModuleRecorder:
     def missing(self) -> List[str]:
         """Paths whose module did not run since the last :meth:`clear`."""
         return [path for path in self.modules if path not in self.records]
+
+    @contextmanager
+    def capture(self) -> Iterator[Dict[str, Any]]:
+        """Record every path while the block runs; yields the filling dict.
+
+        Raises when a recorded module did not run, and leaves the recorder
+        empty (the yielded dict keeps the records).
+        """
+        self.clear()
+        self.attach()
+        self.active = True
+        records = self.records
+        try:
+            yield records
+        finally:
+            self.active = False
+        missing = self.missing()
+        self.records = {}
+        if missing:
+            raise RuntimeError(f'modules {missing} of {type(self.model).__name__} did not run in its forward; '
+                               'distil outputs of modules the detector actually calls')

@@ -8,13 +8,16 @@ widen_factor = 0.125
 data_root = 'data/synthetic_shapes/'
 classes = ('circle', 'square', 'triangle')
 
+# BN running statistics follow the batches quickly: a test teacher is trained
+# for a few iterations only and then runs in eval mode.
+norm_cfg = dict(type='BN', momentum=0.3, eps=0.001)
 model = dict(
     data_preprocessor=dict(batch_augments=[
         dict(type='BatchSyncRandomResize', random_size_range=(64, 128), size_divisor=32, interval=1)
     ]),
-    backbone=dict(deepen_factor=0.33, widen_factor=widen_factor),
-    neck=dict(in_channels=[32, 64, 128], out_channels=32, num_csp_blocks=1),
-    bbox_head=dict(num_classes=3, in_channels=32, feat_channels=32),
+    backbone=dict(deepen_factor=0.33, widen_factor=widen_factor, norm_cfg=norm_cfg),
+    neck=dict(in_channels=[32, 64, 128], out_channels=32, num_csp_blocks=1, norm_cfg=norm_cfg),
+    bbox_head=dict(num_classes=3, in_channels=32, feat_channels=32, norm_cfg=norm_cfg),
     test_cfg=dict(score_thr=0.01, nms=dict(type='nms', iou_threshold=0.65)))
 
 train_pipeline = [

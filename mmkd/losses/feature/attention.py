@@ -1,12 +1,12 @@
 """Attention-guided and non-local distillation (Zhang & Ma, ICLR 2021)."""
 from typing import List, Sequence
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmkd.context import DistillContext
-from mmkd.masks import (ChannelAttentionMask, ProductMask, SpatialAttentionMask, channel_activity,
-                        spatial_activity)
+from mmkd.masks import activities, attention_from_activity
 from mmkd.registry import MODELS
 from ..base import DistillLoss
 from .utils import align_levels
@@ -20,7 +20,9 @@ class AttentionGuidedLoss(DistillLoss):
     locations (:mod:`mmkd.masks.attention`) and the masks
     ``M^S = H W softmax((G^S(S) + G^S(T)) / T)``,
     ``M^C = C softmax((G^C(S) + G^C(T)) / T)`` (teacher and student together,
-    computed without gradient), per level and image::
+    computed without gradient, as :class:`mmkd.SpatialAttentionMask` and
+    :class:`mmkd.ChannelAttentionMask` with ``source='student_teacher'``), per
+    level and image::
 
         L_AT = ||G^S(S) - G^S(T)||_2 + ||G^C(S) - G^C(T)||_2
         L_AM = (sum_{c,h,w} (T - S)^2 M^S_hw M^C_c)^(1/2)
@@ -28,8 +30,9 @@ class AttentionGuidedLoss(DistillLoss):
 
     Zhang & Ma, "Improve Object Detection with Feature-based Knowledge
     Distillation: Towards Accurate and Efficient Detectors", ICLR 2021 (eq.
-    1-5). Defaults: ``alpha=4e-4, beta=2e-2`` (the one-stage settings; two-stage
-    detectors used ``7e-5, 4e-3``) and ``T=0.5``.
+    1-5). Defaults: ``alpha=4e-4, beta=2e-2`` (one-stage detectors; ``7e-5,
+    4e-3`` for two-stage ones) and ``T=0.5``, the values public
+    re-implementations use (see ``docs/feature_kd.md``).
 
     Args:
         alpha_at: weight of the attention-transfer term.
@@ -43,17 +46,18 @@ class AttentionGuidedLoss(DistillLoss):
         super().__init__(loss_weight)
         self.alpha_at = alpha_at
         self.beta_am = beta_am
-        self.mask = ProductMask([SpatialAttentionMask(temperature, source='student_teacher'),
-                                 ChannelAttentionMask(temperature, source='student_teacher')])
+        self.temperature = temperature
 
     def forward(self, student: List[Tensor], teacher: List[Tensor], ctx: DistillContext) -> Tensor:
         student, teacher = align_levels(student, teacher, type(self).__name__)
-        masks = self.mask(student, teacher, ctx)
         total = student[0].new_zeros(())
-        for s, t, m in zip(student, teacher, masks):
-            transfer = (_image_norm(spatial_activity(s) - spatial_activity(t))
-                        + _image_norm(channel_activity(s) - channel_activity(t)))
-            masked = _image_norm((t - s) * m.sqrt())
+        for s, t in zip(student, teacher):
+            (spatial_s, channel_s), (spatial_t, channel_t) = activities(s), activities(t)
+            transfer = _image_norm(spatial_s - spatial_t) + _image_norm(channel_s - channel_t)
+            with torch.no_grad():
+                mask_s = attention_from_activity(spatial_s + spatial_t, self.temperature)
+                mask_c = attention_from_activity(channel_s + channel_t, self.temperature)
+            masked = _image_norm((t - s).mul_(mask_s.sqrt()).mul_(mask_c.sqrt()))
             total = total + (self.alpha_at * transfer + self.beta_am * masked).mean()
         return self.loss_weight * total
 

@@ -1,12 +1,12 @@
 """Focal and global distillation (FGD)."""
-from typing import List, Sequence
+from typing import List, Sequence, Tuple
 
+import torch
 from mmcv.cnn import ContextBlock
 from torch import Tensor, nn
 
 from mmkd.context import DistillContext
-from mmkd.masks import (ChannelAttentionMask, ProductMask, ScaleAwareMask, SpatialAttentionMask,
-                        channel_attention, spatial_attention)
+from mmkd.masks import ScaleAwareMask, activities, attention_from_activity
 from mmkd.registry import MODELS
 from ..base import DistillLoss
 from .masked import masked_squared_error
@@ -55,9 +55,7 @@ class FGDLoss(DistillLoss):
         self.gamma_at = gamma_at
         self.lambda_global = lambda_global
         self.temperature = temperature
-        self.focal_mask = ProductMask([
-            ScaleAwareMask(fg_weight=alpha_fg, bg_weight=beta_bg),
-            SpatialAttentionMask(temperature), ChannelAttentionMask(temperature)])
+        self.scale_mask = ScaleAwareMask(fg_weight=alpha_fg, bg_weight=beta_bg)
         if lambda_global > 0:
             self.student_context = nn.ModuleList(ContextBlock(c, ratio=0.5) for c in self.in_channels)
             self.teacher_context = nn.ModuleList(ContextBlock(c, ratio=0.5) for c in self.in_channels)
@@ -68,23 +66,33 @@ class FGDLoss(DistillLoss):
         if channels != self.in_channels:
             raise ValueError(f'FGDLoss was built for in_channels={self.in_channels} but the teacher '
                              f'levels have {channels} channels')
-        loss = masked_squared_error(student, teacher, self.focal_mask(student, teacher, ctx), 'batch')
+        with torch.no_grad():
+            teacher_attention = [self._attention(t) for t in teacher]
+        scale = self.scale_mask(student, teacher, ctx)
+        weights = [(w, spatial, channel) for w, (spatial, channel) in zip(scale, teacher_attention)]
+        loss = masked_squared_error(student, teacher, weights, 'batch')
         if self.gamma_at > 0:
-            loss = loss + self.gamma_at * self._attention_loss(student, teacher)
+            student_attention = [self._attention(s) for s in student]
+            loss = loss + self.gamma_at * _attention_loss(student_attention, teacher_attention)
         if self.lambda_global > 0:
             loss = loss + self.lambda_global * self._global_loss(student, teacher)
         return self.loss_weight * loss
 
-    def _attention_loss(self, student: List[Tensor], teacher: List[Tensor]) -> Tensor:
-        total = student[0].new_zeros(())
-        for s, t in zip(student, teacher):
-            spatial = (spatial_attention(s, self.temperature) - spatial_attention(t, self.temperature))
-            channel = (channel_attention(s, self.temperature) - channel_attention(t, self.temperature))
-            total = total + (spatial.abs().sum() + channel.abs().sum()) / s.shape[0]
-        return total
+    def _attention(self, features: Tensor) -> Tuple[Tensor, Tensor]:
+        """``(A^S, A^C)`` of one level."""
+        return tuple(attention_from_activity(g, self.temperature) for g in activities(features))
 
     def _global_loss(self, student: List[Tensor], teacher: List[Tensor]) -> Tensor:
         total = student[0].new_zeros(())
         for s, t, block_s, block_t in zip(student, teacher, self.student_context, self.teacher_context):
-            total = total + (block_t(t) - block_s(s)).pow(2).sum() / s.shape[0]
+            total = total + torch.linalg.vector_norm(block_t(t) - block_s(s)).square() / s.shape[0]
         return total
+
+
+def _attention_loss(student: List[Tuple[Tensor, Tensor]], teacher: List[Tuple[Tensor, Tensor]]) -> Tensor:
+    """``sum_l (|A^S_T - A^S_S|_1 + |A^C_T - A^C_S|_1) / B``."""
+    total = student[0][0].new_zeros(())
+    for (spatial_s, channel_s), (spatial_t, channel_t) in zip(student, teacher):
+        difference = (spatial_t - spatial_s).abs().sum() + (channel_t - channel_s).abs().sum()
+        total = total + difference / spatial_s.shape[0]
+    return total

@@ -1,6 +1,9 @@
 """Feature imitation weighted by a mask (FGFI, DeFeat, GID style)."""
+from functools import reduce
+from operator import mul
 from typing import List, Sequence
 
+import torch
 from torch import Tensor
 
 from mmkd.context import DistillContext
@@ -13,18 +16,25 @@ NORMALIZATIONS = ('mask', 'batch', 'none')
 
 
 def masked_squared_error(student: Sequence[Tensor], teacher: Sequence[Tensor],
-                         masks: Sequence[Tensor], normalize: str) -> Tensor:
-    """``sum_l sum_{b,c,h,w} M_l (S_l - T_l)^2 / Z_l``.
+                         weights: Sequence[Sequence[Tensor]], normalize: str) -> Tensor:
+    """``sum_l sum_{b,c,h,w} W_l (S_l - T_l)^2 / Z_l``.
 
-    ``Z_l`` is ``max(1, 2 sum_{b,h,w} M_l)`` for ``'mask'`` (the mask's
-    weight per location, averaged over channels; FGFI's ``2 N_p``), the batch
-    size for ``'batch'`` and 1 for ``'none'``.
+    ``W_l`` is the product of the level's non-negative factors (each
+    broadcasting to the level, e.g. a spatial and a channel mask); it is never
+    materialised: ``sum W d^2 = ||d prod_k sqrt(f_k)||^2``. ``Z_l`` is
+    ``max(1, 2 sum_{b,h,w} W_l)`` for ``'mask'`` (the weight per location,
+    averaged over channels; FGFI's ``2 N_p``), the batch size for
+    ``'batch'`` and 1 for ``'none'``.
     """
     total = student[0].new_zeros(())
-    for s, t, m in zip(student, teacher, masks):
-        error = (s - t).pow(2).mul(m).sum()
+    for s, t, factors in zip(student, teacher, weights):
+        scaled = s - t
+        for factor in factors:
+            scaled = scaled.mul_(factor.sqrt())
+        error = torch.linalg.vector_norm(scaled).square()
         if normalize == 'mask':
-            per_location = m.sum() * (s.numel() // m.numel()) / s.shape[1]
+            weight = reduce(mul, factors)
+            per_location = weight.sum() * (s.numel() // weight.numel()) / s.shape[1]
             error = error / (2 * per_location).clamp(min=1)
         elif normalize == 'batch':
             error = error / s.shape[0]
@@ -68,5 +78,5 @@ class MaskedFeatureLoss(DistillLoss):
 
     def forward(self, student: List[Tensor], teacher: List[Tensor], ctx: DistillContext) -> Tensor:
         student, teacher = align_levels(student, teacher, type(self).__name__)
-        masks = self.mask(student, teacher, ctx)
+        masks = [(mask,) for mask in self.mask(student, teacher, ctx)]
         return self.loss_weight * masked_squared_error(student, teacher, masks, self.normalize)

@@ -1,5 +1,5 @@
 """Pearson-correlation feature distillation."""
-from typing import List
+from typing import List, Tuple
 
 import torch
 from torch import Tensor
@@ -10,10 +10,27 @@ from ..base import DistillLoss
 from .utils import align_levels
 
 
-def standardize(features: Tensor, eps: float) -> Tensor:
-    """Zero mean, unit variance per image and channel over the locations."""
-    var, mean = torch.var_mean(features, dim=(2, 3), unbiased=False, keepdim=True)
-    return (features - mean) * torch.rsqrt(var + eps)
+def centred(features: Tensor) -> Tuple[Tensor, Tensor]:
+    """``(x - mu, sigma^2)`` per image and channel over the locations (``(B, C)`` variances)."""
+    centred_features = features - features.mean(dim=(2, 3), keepdim=True)
+    var = torch.einsum('bchw,bchw->bc', centred_features, centred_features) / features[0, 0].numel()
+    return centred_features, var
+
+
+def standardized_mse(student: Tensor, teacher: Tensor, eps: float) -> Tensor:
+    """``mean (S_hat - T_hat)^2 / 2`` without materialising ``S_hat``.
+
+    Per image and channel, with ``v`` the variances over the ``N`` locations:
+    ``E[S_hat^2] = v_S / (v_S + eps)``, ``E[T_hat^2] = v_T / (v_T + eps)`` and
+    ``E[S_hat T_hat] = E[(S - mu_S) T_hat] / sqrt(v_S + eps)``; the reductions
+    run as batched dot products.
+    """
+    teacher_centred, var_t = centred(teacher)
+    teacher_hat = teacher_centred * torch.rsqrt(var_t + eps)[..., None, None]
+    student_centred, var_s = centred(student)
+    cross = torch.einsum('bchw,bchw->bc', student_centred, teacher_hat) / student[0, 0].numel()
+    per_channel = (var_s / (var_s + eps) + var_t / (var_t + eps)) / 2 - cross * torch.rsqrt(var_s + eps)
+    return per_channel.mean()
 
 
 @MODELS.register_module()
@@ -48,5 +65,5 @@ class PKDLoss(DistillLoss):
         student, teacher = align_levels(student, teacher, type(self).__name__)
         total = student[0].new_zeros(())
         for s, t in zip(student, teacher):
-            total = total + (standardize(s, self.eps) - standardize(t, self.eps)).pow(2).mean() / 2
+            total = total + standardized_mse(s, t, self.eps)
         return self.loss_weight * total

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Usage: tools/dist_train.sh CONFIG NPROC [train.py args...]
+# Env: NNODES, NODE_RANK, MASTER_ADDR, PORT (defaults: 1, 0, 127.0.0.1, 29500).
+set -euo pipefail
+CONFIG=$1
+NPROC=$2
+shift 2
+TOOLS=$(dirname "$0")
+PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}" \
+torchrun \
+    --nnodes="${NNODES:-1}" \
+    --node_rank="${NODE_RANK:-0}" \
+    --master_addr="${MASTER_ADDR:-127.0.0.1}" \
+    --master_port="${PORT:-29500}" \
+    --nproc_per_node="$NPROC" \
+    "$TOOLS/train.py" "$CONFIG" --launcher pytorch "$@"
