@@ -122,7 +122,8 @@ def main() -> None:
     print('| loss | wall median (ms) | wall min (ms) | CPU median (ms) |\n|---|---:|---:|---:|')
     for name, build_loss, build_head, channels in cases():
         wall, cpu = zip(*time_loss(build_loss(), build_head(), channels, args))
-        print(f'| {name} | {_ms(statistics.median(wall))} | {_ms(min(wall))} | {_ms(statistics.median(cpu))} |')
+        cells = [_ms(statistics.median(wall)), _ms(min(wall)), _ms(statistics.median(cpu))]
+        print(f'| {name} | ' + ' | '.join(cells) + ' |')
 
 
 if __name__ == '__main__':

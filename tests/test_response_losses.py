@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from mmdet.models.dense_heads import GFLHead, YOLOXHead
+from mmdet.models.dense_heads import GFLHead, RTMDetSepBNHead, YOLOXHead
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmdet.structures import DetDataSample
 from mmengine.config import Config
@@ -203,6 +203,23 @@ def test_box_kd_no_confident_priors():
     value.backward()
     for grad in (t.grad for t in student[1]):  # box maps
         assert grad is not None and torch.isfinite(grad).all() and grad.eq(0).all()
+
+
+def test_box_kd_inverted_student_boxes():
+    """A distance head without exp can decode inverted boxes; the IoU term stays
+    bounded. Student distances -4 px on every side give the zero-area box at
+    the prior's (x + 4, y + 4), teacher +4 px the 8 x 8 box around the prior:
+    IoU = GIoU = 0 and L1 = 8 / stride per coordinate."""
+    head = RTMDetSepBNHead(
+        num_classes=1, in_channels=4, feat_channels=4, stacked_convs=1, norm_cfg=dict(type='BN'),
+        exp_on_reg=False, anchor_generator=dict(type='MlvlPointGenerator', offset=0, strides=STRIDES),
+        bbox_coder=dict(type='DistancePointBBoxCoder'),
+        loss_cls=dict(type='QualityFocalLoss', use_sigmoid=True, beta=2.0))
+    student, teacher = (maps([0.0]), maps([-4.0] * 4)), (maps([0.0]), maps([4.0] * 4))
+    value = BoxKDLoss(weighting='all')(student, teacher, context(head, head))
+    per_level = [(64, 1 + 8 / 8), (16, 1 + 8 / 16), (4, 1 + 8 / 32)]  # (priors, loss)
+    expected = sum(n * loss for n, loss in per_level) / 84
+    torch.testing.assert_close(value, torch.tensor(expected))
 
 
 def gfl_outputs(cls, edge_logits, requires_grad=False):

@@ -2,6 +2,9 @@
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
+from mmdet.engine.hooks.sync_norm_hook import get_norm_states
+from mmdet.utils import all_reduce_dict
+from mmengine.dist import is_distributed
 from mmengine.runner.checkpoint import _load_checkpoint, weights_to_cpu
 from torch import Tensor, nn
 
@@ -33,7 +36,9 @@ class OnlineDistillationHook(DistillationHook):
     are saved under ``checkpoint['mmkd']`` (``peer``, ``peer_distiller``) and
     restored on resume, and :func:`export_peer_checkpoint` turns them into a
     plain mmdet checkpoint. With ``evaluate_peer`` the peer is evaluated after
-    every validation of the student (``val/peer/<metric>`` in the logs).
+    every validation of the student (``val/peer/<metric>`` in the logs; under
+    DDP its BN statistics are averaged over ranks first, like mmdet's
+    ``SyncNormHook`` does for the student).
 
     The loss schedule scales the distillation terms only; once it reaches 0
     (``stop_epoch``/``stop_iter``) the peer stops training. mmdet hooks that act
@@ -159,6 +164,8 @@ class OnlineDistillationHook(DistillationHook):
     def after_val_epoch(self, runner, metrics: Optional[Dict[str, float]] = None) -> None:
         if not self.evaluate_peer:
             return
+        if is_distributed():  # as mmdet's SyncNormHook does for the student
+            self.teacher.load_state_dict(all_reduce_dict(get_norm_states(self.teacher), op='mean'), strict=False)
         with eval_mode(self.teacher):
             peer_metrics = evaluate_detector(self.teacher, runner.val_dataloader, runner.val_evaluator)
         for key, value in peer_metrics.items():

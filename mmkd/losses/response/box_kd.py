@@ -1,6 +1,7 @@
 """Box regression distillation toward the teacher's decoded boxes."""
 from typing import Optional, Sequence, Union
 
+import torch
 from mmdet.structures.bbox import bbox_overlaps
 from torch import Tensor
 
@@ -25,9 +26,10 @@ class BoxKDLoss(DenseResponseLoss):
     ``iou_mode='iou'`` uses plain IoU). By default each prior is weighted by
     the teacher's score and only priors the teacher scores above
     ``score_thr`` take part: the teacher's confident boxes act as soft
-    pseudo labels. ``weighting=('positive', 'teacher_score')`` with ``score_thr=0``
-    restricts it to GT-positive priors instead. With no prior kept the loss
-    is a zero that still backpropagates.
+    pseudo labels. ``weighting=('positive', 'teacher_score')`` with
+    ``score_thr=0`` restricts it to GT-positive priors instead. With no prior
+    kept the loss is a zero that still backpropagates. The (G)IoU term sees
+    upright boxes (see :func:`_upright`).
 
     Args:
         iou_mode: ``'giou'`` or ``'iou'``.
@@ -55,7 +57,17 @@ class BoxKDLoss(DenseResponseLoss):
     def prior_losses(self, pair: ResponsePair, keep: Tensor) -> Tensor:
         student_boxes = pair.student.decoded_boxes(keep)
         teacher_boxes = pair.teacher.decoded_boxes(keep)
-        iou = bbox_overlaps(student_boxes, teacher_boxes, mode=self.iou_mode, is_aligned=True)
+        iou = bbox_overlaps(_upright(student_boxes), _upright(teacher_boxes), mode=self.iou_mode,
+                            is_aligned=True)
         strides = pair.student.strides.expand_as(keep)[keep]
         l1 = (student_boxes - teacher_boxes).abs().mean(-1) / strides
         return scatter_kept(self.iou_weight * (1 - iou) + self.l1_weight * l1, keep)
+
+
+def _upright(boxes: Tensor) -> Tensor:
+    """Boxes with ``x2 >= x1`` and ``y2 >= y1``. Distance heads without ``exp``
+    (RTMDet with ``exp_on_reg=False``) can decode inverted boxes, whose
+    negative areas would send (G)IoU far outside ``[-1, 1]``; the L1 term still
+    pulls the raw corners toward the teacher's."""
+    top_left = boxes[..., :2]
+    return torch.cat([top_left, torch.maximum(boxes[..., 2:], top_left)], -1)
