@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from mmkd.losses.feature import (AttentionGuidedLoss, CWDLoss, FGDLoss, MaskedFeatureLoss,
-                                 NonLocalBlock, NonLocalDistillLoss, PKDLoss)
+from mmkd.losses.feature import (AttentionGuidedLoss, CWDLoss, FGDLoss, GlobalContextBlock,
+                                 MaskedFeatureLoss, NonLocalBlock, NonLocalDistillLoss, PKDLoss)
 from mmkd.masks import GIDMask
 from mmkd.registry import MODELS
 from test_masks import BOX, loop_gt_box_mask, loop_scale_mask, make_ctx, random_boxes
@@ -202,7 +202,7 @@ def test_fgd_matches_loop(lam):
     loss = FGDLoss([6, 6], alpha_fg=2e-1, beta_bg=1e-1, gamma_at=1e-1, lambda_global=lam, temperature=0.5)
     if lam:
         for block in [*loss.student_context, *loss.teacher_context]:
-            torch.nn.init.normal_(block.channel_add_conv[-1].weight, std=0.1)  # not the identity
+            torch.nn.init.normal_(block.transform[-1].weight, std=0.1)  # not the identity
     expected = loop_fgd(loss, student, teacher, ctx, 2e-1, 1e-1, 1e-1, lam, 0.5)
     assert loss(student, teacher, ctx).item() == pytest.approx(float(expected), rel=1e-5)
 
@@ -213,6 +213,18 @@ def test_attention_guided_matches_loop():
     loss = AttentionGuidedLoss(alpha_at=0.3, beta_am=0.7, temperature=0.5)
     expected = loop_attention_guided(student, teacher, 0.3, 0.7, 0.5)
     assert loss(student, teacher, ctx).item() == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_global_context_block_matches_mmcv_context_block():
+    from mmcv.cnn import ContextBlock
+    torch.manual_seed(0)
+    ours, reference = GlobalContextBlock(6), ContextBlock(6, ratio=0.5)
+    torch.nn.init.normal_(ours.transform[-1].weight)
+    reference.conv_mask.load_state_dict(ours.key.state_dict())
+    reference.channel_add_conv.load_state_dict(ours.transform.state_dict())
+    x = torch.randn(2, 6, 5, 7)
+    assert torch.allclose(ours(x), reference(x), atol=1e-5)
+    assert torch.equal(GlobalContextBlock(6)(x), x)  # zero-initialised: the identity
 
 
 def test_non_local_block_matches_formula():
@@ -311,7 +323,7 @@ def test_learnable_parts_train_and_build_from_registry():
     assert sum(p.numel() for p in loss.parameters()) > 0
     student, teacher = pair()
     loss(student, teacher, make_ctx([[BOX], []])).backward()
-    last = loss.teacher_context[0].channel_add_conv[-1].weight
+    last = loss.teacher_context[0].transform[-1].weight
     assert last.grad is not None and last.grad.abs().sum() > 0
     assert not list(MODELS.build(dict(type='mmkd.FGDLoss', in_channels=[4], lambda_global=0)).parameters())
 

@@ -1,12 +1,13 @@
 """Backbone / neck feature distillation losses."""
 from .attention import AttentionGuidedLoss, NonLocalBlock, NonLocalDistillLoss
 from .cwd import CWDLoss
-from .fgd import FGDLoss
+from .fgd import FGDLoss, GlobalContextBlock
 from .masked import MaskedFeatureLoss, masked_squared_error
 from .pkd import PKDLoss
 from .utils import align_levels
 
 __all__ = [
     'MaskedFeatureLoss', 'masked_squared_error', 'CWDLoss', 'PKDLoss', 'FGDLoss',
-    'AttentionGuidedLoss', 'NonLocalDistillLoss', 'NonLocalBlock', 'align_levels'
+    'AttentionGuidedLoss', 'NonLocalDistillLoss', 'NonLocalBlock', 'GlobalContextBlock',
+    'align_levels'
 ]

@@ -2,7 +2,6 @@
 from typing import List, Sequence, Tuple
 
 import torch
-from mmcv.cnn import ContextBlock
 from torch import Tensor, nn
 
 from mmkd.context import DistillContext
@@ -27,9 +26,10 @@ class FGDLoss(DistillLoss):
 
     each summed over the image and averaged over the batch, then summed over
     levels and times ``loss_weight``. ``R(F) = F + W_v2(ReLU(LN(W_v1(sum_j
-    softmax(W_k F)_j F_j))))`` is a GcBlock (GCNet's context block, ratio 0.5),
-    one learnable block per level for the student and one for the teacher;
-    they are parameters of this loss and train with the student.
+    softmax(W_k F)_j F_j))))`` is a GcBlock (:class:`GlobalContextBlock`, GCNet's
+    context block with ratio 0.5), one learnable block per level for the
+    student and one for the teacher; they are parameters of this loss and train
+    with the student.
 
     Yang et al., "Focal and Global Knowledge Distillation for Detectors", CVPR
     2022 (eq. 1-10). Defaults are the official YOLOX config
@@ -57,8 +57,8 @@ class FGDLoss(DistillLoss):
         self.temperature = temperature
         self.scale_mask = ScaleAwareMask(fg_weight=alpha_fg, bg_weight=beta_bg)
         if lambda_global > 0:
-            self.student_context = nn.ModuleList(ContextBlock(c, ratio=0.5) for c in self.in_channels)
-            self.teacher_context = nn.ModuleList(ContextBlock(c, ratio=0.5) for c in self.in_channels)
+            self.student_context = nn.ModuleList(GlobalContextBlock(c) for c in self.in_channels)
+            self.teacher_context = nn.ModuleList(GlobalContextBlock(c) for c in self.in_channels)
 
     def forward(self, student: List[Tensor], teacher: List[Tensor], ctx: DistillContext) -> Tensor:
         student, teacher = align_levels(student, teacher, type(self).__name__)
@@ -83,9 +83,18 @@ class FGDLoss(DistillLoss):
         return tuple(attention_from_activity(g, self.temperature) for g in activities(features))
 
     def _global_loss(self, student: List[Tensor], teacher: List[Tensor]) -> Tensor:
+        """``sum_l ||R_T(T) - R_S(S)||^2 / B`` with ``R(x) = x + delta(x)``, ``delta`` per channel.
+
+        ``sum (d + delta)^2 = sum d^2 + 2 sum_c delta_c sum_hw d + H W sum delta^2`` for
+        ``d = T - S``: only per-channel reductions of ``d``, no relation maps.
+        """
         total = student[0].new_zeros(())
         for s, t, block_s, block_t in zip(student, teacher, self.student_context, self.teacher_context):
-            total = total + torch.linalg.vector_norm(block_t(t) - block_s(s)).square() / s.shape[0]
+            difference = (t - s).flatten(2)                                # (B, C, HW)
+            delta = (block_t.context_term(t) - block_s.context_term(s)).flatten(1)  # (B, C)
+            squares = torch.einsum('bcn,bcn->bc', difference, difference)
+            expanded = squares + 2 * delta * difference.sum(2) + difference.shape[2] * delta.square()
+            total = total + expanded.sum() / s.shape[0]
         return total
 
 
@@ -96,3 +105,35 @@ def _attention_loss(student: List[Tuple[Tensor, Tensor]], teacher: List[Tuple[Te
         difference = (spatial_t - spatial_s).abs().sum() + (channel_t - channel_s).abs().sum()
         total = total + difference / spatial_s.shape[0]
     return total
+
+
+class GlobalContextBlock(nn.Module):
+    """GCNet's global context block, ``R(x) = x + delta(x)`` with
+    ``delta(x) = W_v2 ReLU(LN(W_v1 sum_j softmax_j(W_k x) x_j))`` per channel.
+
+    Cao et al., "GCNet: Non-local Networks Meet Squeeze-Excitation Networks and
+    Beyond", ICCV-W 2019; FGD's relation module with bottleneck ratio 0.5. The
+    last convolution starts at zero (GCNet's initialisation), so ``R`` starts
+    as the identity.
+    """
+
+    def __init__(self, channels: int, ratio: float = 0.5) -> None:
+        super().__init__()
+        planes = max(int(channels * ratio), 1)
+        self.key = nn.Conv2d(channels, 1, kernel_size=1)
+        self.transform = nn.Sequential(
+            nn.Conv2d(channels, planes, kernel_size=1), nn.LayerNorm([planes, 1, 1]),
+            nn.ReLU(inplace=True), nn.Conv2d(planes, channels, kernel_size=1))
+        nn.init.kaiming_normal_(self.key.weight, mode='fan_in')
+        nn.init.zeros_(self.key.bias)
+        nn.init.zeros_(self.transform[-1].weight)
+        nn.init.zeros_(self.transform[-1].bias)
+
+    def context_term(self, x: Tensor) -> Tensor:
+        """``delta(x)``: ``(B, C, H, W)`` -> ``(B, C, 1, 1)``."""
+        weights = self.key(x).flatten(2).softmax(dim=2)               # (B, 1, HW)
+        context = torch.einsum('bcn,bon->bc', x.flatten(2), weights)  # attention pooling
+        return self.transform(context[..., None, None])
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.context_term(x)
