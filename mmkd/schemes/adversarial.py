@@ -147,8 +147,8 @@ class AdversarialDistillationHook(DistillationHook):
 
     def before_run(self, runner) -> None:
         super().before_run(runner)
-        self.discriminator_optim_wrapper: OptimWrapper = build_optim_wrapper(self.discriminators,
-                                                                            self.discriminator_optim_cfg)
+        self.discriminator_optim_wrapper: OptimWrapper = build_optim_wrapper(
+            self.discriminators, self.discriminator_optim_cfg)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
         """One discriminator step on the features of this iteration."""

@@ -103,7 +103,8 @@ class OnlineDistillationHook(DistillationHook):
     def describe_teacher(self) -> str:
         start = self.teacher_cfg.get('checkpoint') or 'scratch'
         n_params = sum(p.numel() for p in self.teacher.parameters()) / 1e6
-        return f'online peer {self.teacher_cfg["config"]} from {start} (trained with the student, {n_params:.2f} M params)'
+        return (f'online peer {self.teacher_cfg["config"]} from {start} '
+                f'(trained with the student, {n_params:.2f} M params)')
 
     def _check_record_paths(self, student: nn.Module, teacher: Optional[nn.Module] = None,
                             distiller: Optional[Distiller] = None) -> None:

@@ -3,8 +3,9 @@
 # scratch, each distilling the other's detached class/objectness responses
 # (sigmoid KD, mirrored for the peer) and neck features. The peer joins the
 # student's optimizer and LR schedule; its detection losses log as
-# loss_peer_*, its val metrics as val/peer/*. Export it with
-#   python -c "from mmkd.schemes import export_peer_checkpoint as e; e('work_dirs/online_dml_yolox_synth/epoch_10.pth', 'peer.pth')"
+# loss_peer_*, its val metrics as val/peer/*. Export it as a plain mmdet
+# checkpoint with mmkd.schemes.export_peer_checkpoint(
+#     'work_dirs/online_dml_yolox_synth/epoch_10.pth', 'peer.pth').
 # Cost: two trainable models (weights, gradients, optimizer state), about 2x
 # the student's step time. See docs/schemes.md.
 _base_ = '../../yolox/yolox_student_synth.py'

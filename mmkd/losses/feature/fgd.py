@@ -34,8 +34,8 @@ class FGDLoss(DistillLoss):
     Yang et al., "Focal and Global Knowledge Distillation for Detectors", CVPR
     2022 (eq. 1-10). Defaults are the official YOLOX config
     (``fgd_yoloxl_distill_yoloxm_coco.py``): ``alpha=2e-3, beta=1e-3,
-    gamma=1e-3, lambda=1e-5, T=0.5``; RetinaNet used ``1e-3, 5e-4, 1e-3,
-    5e-6``.
+    gamma=1e-3, lambda=1e-5, T=0.5``; the official loss's own defaults are
+    ``1e-3, 5e-4, 1e-3, 5e-6``.
 
     Args:
         in_channels: teacher channels of each level (sizes the GcBlocks).
@@ -92,7 +92,7 @@ class FGDLoss(DistillLoss):
         for s, t, block_s, block_t in zip(student, teacher, self.student_context, self.teacher_context):
             difference = (t - s).flatten(2)                                # (B, C, HW)
             delta = (block_t.context_term(t) - block_s.context_term(s)).flatten(1)  # (B, C)
-            squares = torch.einsum('bcn,bcn->bc', difference, difference)
+            squares = torch.linalg.vector_norm(difference, dim=2).square()
             expanded = squares + 2 * delta * difference.sum(2) + difference.shape[2] * delta.square()
             total = total + expanded.sum() / s.shape[0]
         return total
@@ -132,8 +132,8 @@ class GlobalContextBlock(nn.Module):
     def context_term(self, x: Tensor) -> Tensor:
         """``delta(x)``: ``(B, C, H, W)`` -> ``(B, C, 1, 1)``."""
         weights = self.key(x).flatten(2).softmax(dim=2)               # (B, 1, HW)
-        context = torch.einsum('bcn,bon->bc', x.flatten(2), weights)  # attention pooling
-        return self.transform(context[..., None, None])
+        context = torch.matmul(x.flatten(2), weights.transpose(1, 2))  # (B, C, 1) attention pooling
+        return self.transform(context[..., None])
 
     def forward(self, x: Tensor) -> Tensor:
         return x + self.context_term(x)

@@ -13,7 +13,7 @@ from .utils import align_levels
 def centred(features: Tensor) -> Tuple[Tensor, Tensor]:
     """``(x - mu, sigma^2)`` per image and channel over the locations (``(B, C)`` variances)."""
     centred_features = features - features.mean(dim=(2, 3), keepdim=True)
-    var = torch.einsum('bchw,bchw->bc', centred_features, centred_features) / features[0, 0].numel()
+    var = torch.linalg.vector_norm(centred_features, dim=(2, 3)).square() / features[0, 0].numel()
     return centred_features, var
 
 
