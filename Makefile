@@ -2,7 +2,7 @@
 PYTHON := .venv/bin/python
 STAMP := .venv/.mmkd-installed
 
-.PHONY: install data demo test test-all clean
+.PHONY: install data demo benchmark test test-all clean
 
 install:
 	@bash tools/install.sh
@@ -11,8 +11,13 @@ data: install
 	@$(PYTHON) tools/dataset_converters/neon_trees.py
 	@$(PYTHON) tools/dataset_converters/synthetic_shapes.py
 
+# teacher, baseline student and FGD-distilled student on NEON, COCO metrics (about 12 minutes on 2 cores)
 demo: data
-	@$(PYTHON) tools/demo.py
+	@$(PYTHON) tools/benchmark.py --set quick --out work_dirs/demo
+
+# the accuracy benchmark (default set: about an hour on 2 cores; see docs/results.md)
+benchmark: data
+	@$(PYTHON) tools/benchmark.py --set default --out work_dirs/benchmark
 
 # The CI suite (under 15 minutes on 2 cores); `make test-all` adds the slow end-to-end runs.
 test: install
