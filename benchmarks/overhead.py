@@ -1,6 +1,6 @@
 """Overhead of distillation per training step, on one fixed batch.
 
-Measures, for a teacher/student pair of mmdet configs:
+Measures, for the student, teacher and distill entries of a distill config:
   * student-only training step (forward, loss, backward, optimizer step),
   * teacher no-grad forward of what the distillation entries need,
   * full distillation step through ``mmkd.DistillationHook`` (the student
@@ -9,7 +9,8 @@ and the peak memory of each (``torch.cuda.max_memory_allocated`` on GPU; on
 CPU the peak RSS of a separate process per phase, less that of a process that
 only imported the stack). Weights are random: speed does not depend on them.
 
-    python benchmarks/overhead.py                       # YOLOX-L -> YOLOX-S, 320 px, batch 2, CPU
+    python benchmarks/overhead.py       # FGD, YOLOX-L -> YOLOX-S (fgd_yolox_l_s_coco.py), 320 px, batch 2, CPU
+    python benchmarks/overhead.py --config configs/distill/dkd_yolox_l_s_coco.py
     python benchmarks/overhead.py --size 640 --batch 8 --device cuda [--amp]
 """
 import argparse
@@ -20,7 +21,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Dict, List
 
 import torch
@@ -30,76 +30,56 @@ sys.path.insert(0, str(REPO))
 
 import mmkd  # noqa: E402,F401
 from mmengine.config import Config  # noqa: E402
-from mmengine.logging import MMLogger  # noqa: E402
 from mmengine.optim import build_optim_wrapper  # noqa: E402
 
 from mmkd.engine.distiller import Distiller  # noqa: E402
 from mmkd.engine.teacher import build_detector, freeze, load_detector_config, run_detector  # noqa: E402
-from mmkd.hooks import DistillationHook  # noqa: E402
+from mmkd.engine.standalone import attach_hook, distillation_hook_cfg, random_detection_batch  # noqa: E402
 
-DISTILL = [dict(name='neck_mse', student='neck', teacher='neck', loss=dict(type='mmkd.FeatureMSELoss')),
-           dict(name='cls_kd', student='bbox_head[0]', teacher='bbox_head[0]',
-                loss=dict(type='mmkd.KDLoss', temperature=2.0))]
 PHASES = ('baseline', 'student', 'teacher', 'distill')
 
 
-def random_batch(batch: int, size: int, num_classes: int, device: str):
-    from mmdet.structures import DetDataSample
-    from mmengine.structures import InstanceData
-    generator = torch.Generator().manual_seed(0)
-    samples = []
-    for _ in range(batch):
-        xy = torch.rand(20, 2, generator=generator) * size * 0.8
-        wh = torch.rand(20, 2, generator=generator) * size * 0.2 + 8
-        sample = DetDataSample(metainfo=dict(img_shape=(size, size), batch_input_shape=(size, size),
-                                             pad_shape=(size, size), scale_factor=(1.0, 1.0)))
-        sample.gt_instances = InstanceData(bboxes=torch.cat([xy, xy + wh], 1).to(device),
-                                           labels=torch.randint(0, num_classes, (20,), generator=generator).to(device))
-        samples.append(sample)
-    return torch.rand(batch, 3, size, size, generator=generator).mul(255).to(device), samples
+class Pair:
+    """Student model, teacher config and distillation hook of a distill config."""
 
+    def __init__(self, config: str) -> None:
+        self.cfg = Config.fromfile(str(REPO / config) if not Path(config).is_absolute() else config)
+        self.hook_cfg = distillation_hook_cfg(self.cfg)
+        self.teacher_config = self.hook_cfg['teacher']['config']
 
-def build_student(args: argparse.Namespace):
-    student = build_detector(load_detector_config(args.student, 'student')).to(args.device).train()
-    optim_cfg = dict(type='AmpOptimWrapper' if args.amp else 'OptimWrapper',
-                     optimizer=dict(type='SGD', lr=0.0, momentum=0.9))  # speed only
-    return student, build_optim_wrapper(student, optim_cfg), optim_cfg
+    def build_student(self, args: argparse.Namespace):
+        student = build_detector(self.cfg).to(args.device).train()
+        optim_cfg = dict(type='AmpOptimWrapper' if args.amp else 'OptimWrapper',
+                         optimizer=dict(type='SGD', lr=0.0, momentum=0.9))  # speed only
+        return student, build_optim_wrapper(student, optim_cfg), optim_cfg
 
+    def build_teacher(self) -> torch.nn.Module:
+        return build_detector(load_detector_config(self.teacher_config, 'teacher'))
 
-def build_teacher(args: argparse.Namespace):
-    return freeze(build_detector(load_detector_config(args.teacher, 'teacher'))).to(args.device)
-
-
-def attach_distillation(args: argparse.Namespace, student, optim_wrapper, optim_cfg, workdir: Path):
-    """A DistillationHook driven through its Runner-facing methods."""
-    checkpoint = workdir / 'teacher.pth'
-    torch.save({'state_dict': build_detector(load_detector_config(args.teacher, 'teacher')).state_dict(),
-                'meta': {}}, checkpoint)
-    runner = SimpleNamespace(
-        model=student, cfg=Config(dict(optim_wrapper=optim_cfg)), optim_wrapper=optim_wrapper,
-        param_schedulers=[], logger=MMLogger.get_current_instance(), iter=0, epoch=0, val_loop=None,
-        train_dataloader=SimpleNamespace(dataset=SimpleNamespace(metainfo={})))
-    hook = DistillationHook(teacher=dict(config=args.teacher, checkpoint=str(checkpoint)), distill=DISTILL)
-    hook.before_run(runner)
-    hook.before_train(runner)
-    return hook
+    def attach_distillation(self, student, optim_wrapper, optim_cfg, workdir: Path):
+        """The config's hook with a randomly initialised teacher checkpoint (speed does not depend on weights)."""
+        checkpoint = workdir / 'teacher.pth'
+        torch.save({'state_dict': self.build_teacher().state_dict(), 'meta': {}}, checkpoint)
+        hook_cfg = dict(self.hook_cfg, teacher=dict(self.hook_cfg['teacher'], checkpoint=str(checkpoint)))
+        return attach_hook(hook_cfg, student, optim_wrapper, optim_cfg)
 
 
 def phase_step(args: argparse.Namespace, phase: str, workdir: Path):
     """The callable one step of ``phase`` runs; builds only what it needs."""
+    pair = Pair(args.config)
     if phase == 'teacher':
-        teacher = build_teacher(args)
-        inputs, _ = random_batch(args.batch, args.size, teacher.bbox_head.num_classes, args.device)
-        paths = Distiller(DISTILL).record_paths('teacher')
+        teacher = freeze(pair.build_teacher()).to(args.device)
+        inputs, _ = random_detection_batch(args.batch, args.size, teacher.bbox_head.num_classes, args.device)
+        paths = Distiller(pair.hook_cfg['distill']).record_paths('teacher')
 
         def teacher_forward() -> None:
             with torch.no_grad(), torch.autocast(args.device, enabled=args.amp):
                 run_detector(teacher, inputs, paths)
         return teacher_forward
-    student, optim_wrapper, optim_cfg = build_student(args)
+    student, optim_wrapper, optim_cfg = pair.build_student(args)
     if phase == 'distill':
-        attach_distillation(args, student, optim_wrapper, optim_cfg, workdir)
-    inputs, samples = random_batch(args.batch, args.size, student.bbox_head.num_classes, args.device)
+        pair.attach_distillation(student, optim_wrapper, optim_cfg, workdir)
+    inputs, samples = random_detection_batch(args.batch, args.size, student.bbox_head.num_classes, args.device)
 
     def student_step() -> None:
         with optim_wrapper.optim_context(student):
@@ -159,7 +139,7 @@ def report(results: Dict[str, Dict[str, float]], args: argparse.Namespace) -> Li
     mem_ratio = mem['distill'] / (mem['student'] + mem['teacher'])
     memory_kind = 'peak allocated' if args.device == 'cuda' else 'peak RSS above import baseline'
     return [
-        f'Teacher {args.teacher} -> student {args.student}, batch {args.batch}, {args.size} px, '
+        f'{args.config} (teacher {Pair(args.config).teacher_config}), batch {args.batch}, {args.size} px, '
         f'device {args.device}{" AMP" if args.amp else ""}, median of {args.repeats}',
         '',
         f'| phase | time per step (s) | memory ({memory_kind}, MiB) |',
@@ -175,8 +155,8 @@ def report(results: Dict[str, Dict[str, float]], args: argparse.Namespace) -> Li
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--teacher', default='mmdet::yolox/yolox_l_8xb8-300e_coco.py')
-    parser.add_argument('--student', default='mmdet::yolox/yolox_s_8xb8-300e_coco.py')
+    parser.add_argument('--config', default='configs/distill/fgd_yolox_l_s_coco.py',
+                        help='a distill config: its student, its teacher config and its distill entries')
     parser.add_argument('--size', type=int, default=320)
     parser.add_argument('--batch', type=int, default=2)
     parser.add_argument('--repeats', type=int, default=3)

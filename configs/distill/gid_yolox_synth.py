@@ -1,24 +1,5 @@
-# YOLOX teacher (configs/yolox/yolox_teacher_synth.py, neck 128 channels) -> student
-# (yolox_student_synth.py, neck 64 channels, 1x1 adapters) on the synthetic shapes.
-# GID (Dai et al., CVPR 2021): neck imitation on the regions of the general
-# instances (per image: max class-score discrepancy, box of the more confident
-# model, NMS IoU 0.3, top 10), read from both bbox_heads.
-# See docs/feature_kd.md.
-_base_ = '../yolox/yolox_student_synth.py'
+# GID distillation, YOLOX teacher -> half-width student on the synthetic shapes.
+# The method: _base_/methods/gid.py; the pair: _base_/pairs/yolox_synth.py.
+_base_ = ['./_base_/pairs/yolox_synth.py', './_base_/methods/gid.py']
 
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
-teacher_config = 'configs/yolox/yolox_teacher_synth.py'
-teacher_checkpoint = 'work_dirs/yolox_teacher_synth/teacher.pth'
-custom_hooks = [
-    dict(type='YOLOXModeSwitchHook', num_last_epochs={{_base_.num_last_epochs}}, priority=48),
-    dict(type='SyncNormHook', priority=48),
-    dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0001, update_buffers=True, priority=49),
-    dict(type='mmkd.DistillationHook',
-         teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
-         distill=[
-             dict(name='neck_gid', student='neck', teacher='neck', adapter='auto',
-                  loss=dict(type='mmkd.MaskedFeatureLoss',
-                            mask=dict(type='mmkd.GIDMask', iou_threshold=0.3, topk=10),
-                            normalize='mask', loss_weight=1.0)),
-         ]),
-]
+custom_hooks = _base_.custom_hooks + [dict(_base_.distillation_hook, distill=_base_.distill)]

@@ -3,17 +3,11 @@
 # (softmax over the class channel) on the class logits of every level, the
 # baseline for the sigmoid-aware losses. Not for one-class datasets (NEON):
 # a softmax over one class is constant; use sigmoid_kd_yolox_neon.py there.
-_base_ = '../yolox/yolox_student_synth.py'
+_base_ = './_base_/pairs/yolox_synth.py'
 
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
-teacher_config = 'configs/yolox/yolox_teacher_synth.py'
-teacher_checkpoint = 'work_dirs/yolox_teacher_synth/teacher.pth'
-# keep the student's own hooks (YOLOX mode switch, SyncNorm, EMA) and append mmkd's
-custom_hooks = _base_.custom_hooks + [
-    dict(type='mmkd.DistillationHook',
-         teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
-         distill=[
-             dict(name='cls_kd', student='bbox_head[0]', teacher='bbox_head[0]',
-                  loss=dict(type='mmkd.KDLoss', temperature=4.0, loss_weight=1.0)),
-         ]),
-]
+custom_hooks = _base_.custom_hooks + [dict(
+    _base_.distillation_hook,
+    distill=[
+        dict(name='cls_kd', student='bbox_head[0]', teacher='bbox_head[0]',
+             loss=dict(type='mmkd.KDLoss', temperature=4.0, loss_weight=1.0)),
+    ])]

@@ -4,20 +4,15 @@
 # GT-centre positives plus the valuable localization region, with sigmoid KD
 # of the class scores (GFL classes are sigmoid QFL scores). Both heads share
 # the anchors (strides 8-128) and reg_max=16. See docs/response_kd.md.
-_base_ = '../gfl/gfl_student_synth.py'
+_base_ = './_base_/pairs/gfl_synth.py'
 
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
-teacher_config = 'configs/gfl/gfl_teacher_synth.py'
-teacher_checkpoint = 'work_dirs/gfl_teacher_synth/teacher.pth'
-custom_hooks = [
-    dict(type='mmkd.DistillationHook',
-         teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
-         distill=[
-             dict(name='ld', student='bbox_head', teacher='bbox_head',
-                  loss=dict(type='mmkd.LDLoss', temperature=10.0, weighting='positive',
-                            vlr_weight=1.0, vlr_thr=0.125, loss_weight=0.25)),
-             dict(name='cls_kd', student='bbox_head', teacher='bbox_head',
-                  loss=dict(type='mmkd.SigmoidKDLoss', temperature=1.0, weighting='teacher_score',
-                            loss_weight=1.0)),
-         ]),
-]
+custom_hooks = [dict(
+    _base_.distillation_hook,
+    distill=[
+        dict(name='ld', student='bbox_head', teacher='bbox_head',
+             loss=dict(type='mmkd.LDLoss', temperature=10.0, weighting='positive',
+                       vlr_weight=1.0, vlr_thr=0.125, loss_weight=0.25)),
+        dict(name='cls_kd', student='bbox_head', teacher='bbox_head',
+             loss=dict(type='mmkd.SigmoidKDLoss', temperature=1.0, weighting='teacher_score',
+                       loss_weight=1.0)),
+    ])]

@@ -1,23 +1,5 @@
-# YOLOX teacher (configs/yolox/yolox_teacher_synth.py) -> half-width
-# student (yolox_student_synth.py) on the synthetic shapes: sigmoid-aware
-# response KD (class + objectness, per-prior binary KD weighted by the
-# teacher's score) plus box KD toward the teacher's confident boxes.
-# See docs/response_kd.md.
-_base_ = '../yolox/yolox_student_synth.py'
+# Sigmoid-aware response distillation, YOLOX teacher -> half-width student on the synthetic shapes.
+# The method: _base_/methods/sigmoid_kd.py; the pair: _base_/pairs/yolox_synth.py.
+_base_ = ['./_base_/pairs/yolox_synth.py', './_base_/methods/sigmoid_kd.py']
 
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
-teacher_config = 'configs/yolox/yolox_teacher_synth.py'
-teacher_checkpoint = 'work_dirs/yolox_teacher_synth/teacher.pth'
-# keep the student's own hooks (YOLOX mode switch, SyncNorm, EMA) and append mmkd's
-custom_hooks = _base_.custom_hooks + [
-    dict(type='mmkd.DistillationHook',
-         teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
-         distill=[
-             dict(name='cls_kd', student='bbox_head', teacher='bbox_head',
-                  loss=dict(type='mmkd.SigmoidKDLoss', temperature=1.0, objectness_weight=1.0,
-                            weighting='teacher_score', loss_weight=1.0)),
-             dict(name='box_kd', student='bbox_head', teacher='bbox_head',
-                  loss=dict(type='mmkd.BoxKDLoss', score_thr=0.5, iou_weight=1.0, l1_weight=1.0,
-                            loss_weight=2.0)),
-         ]),
-]
+custom_hooks = _base_.custom_hooks + [dict(_base_.distillation_hook, distill=_base_.distill)]

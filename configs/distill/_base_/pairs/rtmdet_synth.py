@@ -1,0 +1,13 @@
+# RTMDet teacher -> RTMDet student on the synthetic shapes (shared point priors, strides 8/16/32).
+# What every configs/distill/*_rtmdet_synth.py shares: the student config, mmkd's
+# import and the teacher. A leaf adds its `distill` entries with
+#   custom_hooks = _base_.custom_hooks + [dict(_base_.distillation_hook, distill=...)]
+# (keeping the student's own hooks, e.g. YOLOX mode switch, SyncNorm, EMA).
+_base_ = '../../../rtmdet/rtmdet_student_synth.py'
+
+custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
+teacher_config = 'configs/rtmdet/rtmdet_teacher_synth.py'
+teacher_checkpoint = 'work_dirs/rtmdet_teacher_synth/teacher.pth'
+distillation_hook = dict(
+    type='mmkd.DistillationHook',
+    teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint))

@@ -1,0 +1,13 @@
+# YOLOX teacher (neck 128 channels) -> half-width student (neck 64 channels) on NEON tree crowns.
+# What every configs/distill/*_yolox_neon.py shares: the student config, mmkd's
+# import and the teacher. A leaf adds its `distill` entries with
+#   custom_hooks = _base_.custom_hooks + [dict(_base_.distillation_hook, distill=...)]
+# (keeping the student's own hooks, e.g. YOLOX mode switch, SyncNorm, EMA).
+_base_ = '../../../yolox/yolox_student_neon.py'
+
+custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
+teacher_config = 'configs/yolox/yolox_teacher_neon.py'
+teacher_checkpoint = 'work_dirs/yolox_teacher_neon/teacher.pth'
+distillation_hook = dict(
+    type='mmkd.DistillationHook',
+    teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint))

@@ -1,0 +1,63 @@
+"""Drive a distillation hook without MMEngine's Runner.
+
+For benchmarks, config checks and hand-written training loops: builds the
+hook of a config, runs its set-up (teacher, recorders, adapters, optimizer
+groups) against a student and an optim wrapper, after which every
+``student(inputs, data_samples, mode='loss')`` call returns the distillation
+losses next to the detection losses, as it does in a Runner.
+"""
+from types import SimpleNamespace
+from typing import List, Sequence, Tuple
+
+import torch
+from mmengine.config import Config
+from mmengine.logging import MMLogger
+from mmengine.optim import OptimWrapper
+from mmengine.structures import InstanceData
+from torch import Tensor, nn
+
+from ..registry import HOOKS
+
+
+def distillation_hook_cfg(cfg: Config) -> dict:
+    """The ``mmkd.DistillationHook`` entry (or a subclass's) of ``cfg.custom_hooks``."""
+    hooks = [hook for hook in cfg.get('custom_hooks', []) if 'Distill' in str(hook.get('type', ''))]
+    if len(hooks) != 1:
+        raise KeyError(f'custom_hooks holds {len(hooks)} distillation hooks; expected exactly one '
+                       "dict(type='mmkd.DistillationHook', ...)")
+    return dict(hooks[0])
+
+
+def attach_hook(hook_cfg: dict, student: nn.Module, optim_wrapper: OptimWrapper, optim_cfg: dict,
+                classes: Sequence[str] = ()):
+    """Build the hook of ``hook_cfg`` and run its ``before_run``/``before_train`` on ``student``."""
+    runner = SimpleNamespace(
+        model=student, cfg=Config(dict(optim_wrapper=optim_cfg)), optim_wrapper=optim_wrapper,
+        param_schedulers=[], logger=MMLogger.get_current_instance(), iter=0, epoch=0, val_loop=None,
+        train_dataloader=SimpleNamespace(dataset=SimpleNamespace(metainfo=dict(classes=tuple(classes)))))
+    hook = HOOKS.build(hook_cfg)
+    hook.before_run(runner)
+    hook.before_train(runner)
+    return hook
+
+
+def random_detection_batch(batch: int, size: int, num_classes: int, device: str = 'cpu',
+                           boxes_per_image: int = 20, seed: int = 0,
+                           pixel_max: float = 255.0) -> Tuple[Tensor, List]:
+    """Random ``(inputs, data_samples)`` as a data preprocessor hands them to a detector,
+    with pixels uniform in ``[0, pixel_max]``."""
+    from mmdet.structures import DetDataSample
+    generator = torch.Generator().manual_seed(seed)
+    xy = torch.rand(batch, boxes_per_image, 2, generator=generator) * size * 0.8
+    wh = torch.rand(batch, boxes_per_image, 2, generator=generator) * size * 0.2 + 8
+    boxes = torch.cat([xy, (xy + wh).clamp(max=size)], -1)
+    labels = torch.randint(0, num_classes, (batch, boxes_per_image), generator=generator)
+    shape = (size, size)
+    samples = []
+    for image_boxes, image_labels in zip(boxes, labels):
+        sample = DetDataSample(metainfo=dict(img_shape=shape, batch_input_shape=shape, pad_shape=shape,
+                                             scale_factor=(1.0, 1.0)))
+        sample.gt_instances = InstanceData(bboxes=image_boxes.to(device), labels=image_labels.to(device))
+        samples.append(sample)
+    inputs = torch.rand(batch, 3, size, size, generator=generator).mul(pixel_max).to(device)
+    return inputs, samples

@@ -1,0 +1,65 @@
+"""Every shipped distillation config builds and distils: its student, its teacher config,
+its module paths, adapters and losses, on one random batch (teachers randomly initialised).
+
+This includes the COCO-scale YOLOX-L -> YOLOX-S configs, whose data is not here."""
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+
+from mmkd.engine.standalone import attach_hook, distillation_hook_cfg, random_detection_batch
+from mmkd.engine.teacher import build_detector, load_detector_config
+
+REPO = Path(__file__).resolve().parents[1]
+DISTILL_CONFIGS = sorted(str(path.relative_to(REPO)) for path in (REPO / 'configs' / 'distill').glob('*.py'))
+OPTIM = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01))
+
+
+@pytest.fixture(scope='module')
+def random_teacher_checkpoints(tmp_path_factory):
+    """One randomly initialised checkpoint per teacher config, written on first use."""
+    cache = {}
+
+    def checkpoint_for(teacher_config: str) -> str:
+        if teacher_config not in cache:
+            path = tmp_path_factory.mktemp('teacher') / 'random.pth'
+            torch.manual_seed(0)
+            model = build_detector(load_detector_config(teacher_config, 'teacher'))
+            torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
+            cache[teacher_config] = str(path)
+        return cache[teacher_config]
+    return checkpoint_for
+
+
+def test_every_method_has_configs_for_both_bundled_datasets_and_coco():
+    names = {Path(config).stem for config in DISTILL_CONFIGS}
+    for method in ('fgfi', 'defeat', 'gid', 'fgd', 'cwd', 'pkd', 'attention', 'sigmoid_kd', 'dkd', 'bbox_kd'):
+        assert {f'{method}_yolox_neon', f'{method}_yolox_synth', f'{method}_yolox_l_s_coco'} <= names, method
+
+
+@pytest.mark.parametrize('config', DISTILL_CONFIGS)
+def test_config_distils_on_a_random_batch(config, random_teacher_checkpoints, monkeypatch):
+    monkeypatch.chdir(REPO)  # teacher configs are paths relative to the repository
+    cfg = Config.fromfile(config)
+    hook_cfg = distillation_hook_cfg(cfg)
+    hook_cfg['teacher'] = dict(hook_cfg['teacher'], checkpoint=random_teacher_checkpoints(hook_cfg['teacher']['config']))
+    torch.manual_seed(0)
+    student = build_detector(cfg).train()
+    hook = attach_hook(hook_cfg, student, build_optim_wrapper(student, OPTIM), OPTIM)
+    # pixels in [0, 1]: a random network with BN in eval mode (the frozen teacher) blows raw
+    # 0-255 pixels up to infinite decoded boxes; trained BN statistics keep them in range
+    inputs, samples = random_detection_batch(2, 128, student.bbox_head.num_classes, boxes_per_image=4,
+                                             pixel_max=1.0)
+
+    losses = student(inputs, samples, mode='loss')
+
+    distill_keys = {f'loss_{entry["name"]}' for entry in hook_cfg['distill']}
+    assert distill_keys <= set(losses), f'{config}: {sorted(distill_keys - set(losses))} missing'
+    total = sum(value.sum() for key, value in losses.items() if key in distill_keys)
+    assert torch.isfinite(total)
+    total.backward()
+    student_grads = [p.grad for p in student.parameters() if p.grad is not None]
+    assert student_grads and all(torch.isfinite(grad).all() for grad in student_grads)
+    assert not any(p.requires_grad for p in hook.teacher.parameters())
