@@ -93,7 +93,9 @@ DATASETS = {
 # set -> (methods per dataset, seeds); 'full' takes every method of each dataset
 SETS: Dict[str, Tuple[Dict[str, Sequence[str]], Sequence[int]]] = {
     'quick': ({'neon': ('fgd',)}, (0,)),
-    'default': ({'neon': ('fgd', 'defeat', 'pkd', 'sigmoid_kd'), 'synth': ('dkd',)}, (0, 1)),
+    # NEON only: in its 10-epoch CPU schedule the synthetic-set teacher reaches
+    # mAP 0.008 (docs/results.md), too weak a reference for a gap to close
+    'default': ({'neon': ('fgd', 'defeat', 'pkd', 'sigmoid_kd', 'dkd')}, (0, 1)),
     'full': ({name: tuple(dataset.method_configs) for name, dataset in DATASETS.items()}, (0, 1)),
 }
 
@@ -345,8 +347,8 @@ def report(results: Dict[str, List[Run]], out: Path, command: str) -> str:
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--set', default='default', choices=sorted(SETS),
-                        help='quick: NEON, FGD, one seed (the demo); default: 4 NEON methods and DKD on the '
-                             'synthetic set, 2 seeds; full: every method and scheme on both datasets')
+                        help='quick: NEON, FGD, one seed (the demo); default: 5 NEON methods, 2 seeds; '
+                             'full: every method and scheme on both datasets')
     parser.add_argument('--datasets', nargs='+', choices=sorted(DATASETS), help='restrict the set to these datasets')
     parser.add_argument('--methods', nargs='+', help='run these methods instead of the set\'s')
     parser.add_argument('--seeds', nargs='+', type=int, help='override the set\'s seeds')
