@@ -92,7 +92,7 @@ DATASETS = {
 
 # set -> (methods per dataset, seeds); 'full' takes every method of each dataset
 SETS: Dict[str, Tuple[Dict[str, Sequence[str]], Sequence[int]]] = {
-    'quick': ({'neon': ('fgd',)}, (0,)),
+    'quick': ({'neon': ('sigmoid_kd',)}, (0,)),
     # NEON only: in its 10-epoch CPU schedule the synthetic-set teacher reaches
     # mAP 0.008 (docs/results.md), too weak a reference for a gap to close
     'default': ({'neon': ('fgd', 'defeat', 'pkd', 'sigmoid_kd', 'dkd')}, (0, 1)),
@@ -302,16 +302,17 @@ def plot_losses(dataset: Dataset, runs: List[Run], out: Path) -> Path:
     baseline_keys = {key for record in training_scalars(first_seed[BASELINE]) for key in record
                      if key.startswith('loss_')}
     figure, (detection_axes, distill_axes) = plt.subplots(1, 2, figsize=(11, 4))
-    for method, run in first_seed.items():
+    for index, (method, run) in enumerate(first_seed.items()):
+        color = f'C{index}'  # one colour per method in both panels
         records = training_scalars(run)
         steps = [record['step'] for record in records]
         detection = [sum(record.get(key, 0.0) for key in baseline_keys) for record in records]
-        detection_axes.plot(steps, moving_average(detection), label=method)
+        detection_axes.plot(steps, moving_average(detection), label=method, color=color)
         distill_keys = sorted({key for record in records for key in record
                                if key.startswith('loss_') and key not in baseline_keys})
         if distill_keys:
             total = [sum(record.get(key, 0.0) for key in distill_keys) for record in records]
-            distill_axes.plot(steps, moving_average(total), label=method)
+            distill_axes.plot(steps, moving_average(total), label=method, color=color)
     detection_axes.set_title('detection loss (sum of the baseline\'s loss terms)')
     distill_axes.set_title('distillation loss (weighted, sum of its terms)')
     for axes in (detection_axes, distill_axes):
@@ -347,7 +348,7 @@ def report(results: Dict[str, List[Run]], out: Path, command: str) -> str:
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--set', default='default', choices=sorted(SETS),
-                        help='quick: NEON, FGD, one seed (the demo); default: 5 NEON methods, 2 seeds; '
+                        help='quick: NEON, sigmoid KD, one seed (the demo); default: 5 NEON methods, 2 seeds; '
                              'full: every method and scheme on both datasets')
     parser.add_argument('--datasets', nargs='+', choices=sorted(DATASETS), help='restrict the set to these datasets')
     parser.add_argument('--methods', nargs='+', help='run these methods instead of the set\'s')
