@@ -11,7 +11,7 @@ data: install
 	@$(PYTHON) tools/dataset_converters/neon_trees.py
 	@$(PYTHON) tools/dataset_converters/synthetic_shapes.py
 
-# teacher, baseline student and response-distilled (sigmoid KD) student on NEON, COCO metrics (about 13 minutes on 2 cores)
+# teacher, baseline student and response-distilled (sigmoid KD) student on NEON, COCO metrics (14-17 minutes on 2 cores)
 demo: data
 	@$(PYTHON) tools/benchmark.py --set quick --out work_dirs/demo
 
