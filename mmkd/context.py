@@ -1,7 +1,8 @@
 """What a distillation loss or mask sees about the current training step."""
+import copy
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -57,6 +58,9 @@ class DistillContext:
         student_records: recorded outputs of the student, by record key
             (a module path such as ``'neck'`` or ``'bbox_head'``).
         teacher_records: the same for the teacher, computed without grad.
+        level_strides: ``(stride_h, stride_w)`` of each feature level the
+            current entry compares, measured on the probe batch (see
+            :meth:`strides`); ``None`` outside an entry.
     """
     inputs: Tensor
     data_samples: List[Any]
@@ -64,6 +68,7 @@ class DistillContext:
     teacher: nn.Module
     student_records: Dict[str, Any] = field(default_factory=dict)
     teacher_records: Dict[str, Any] = field(default_factory=dict)
+    level_strides: Optional[Sequence[Tuple[int, int]]] = None
 
     @property
     def batch_size(self) -> int:
@@ -78,7 +83,42 @@ class DistillContext:
     def ground_truth(self) -> PaddedGroundTruth:
         return pad_ground_truth(self.data_samples, self.inputs.device)
 
-    def strides(self, level_sizes: Sequence[Tuple[int, int]]) -> List[Tuple[float, float]]:
-        """``(stride_h, stride_w)`` of each feature level relative to the input."""
-        height, width = self.input_size
-        return [(height / h, width / w) for h, w in level_sizes]
+    def with_level_strides(self, level_strides: Optional[Sequence[Tuple[int, int]]]) -> 'DistillContext':
+        """A view of this step for one entry whose levels have ``level_strides``.
+
+        Shares everything already computed (the padded ground truth included).
+        """
+        view = copy.copy(self)
+        view.level_strides = level_strides
+        return view
+
+    def strides(self, level_sizes: Sequence[Tuple[int, int]]) -> List[Tuple[int, int]]:
+        """``(stride_h, stride_w)`` of each feature level relative to the input.
+
+        The strides the hook measured for the entry when they are known. A
+        level's size alone does not give its stride: a 224 px side gives a
+        stride-128 level of 2 cells (convolutions round up), not 1.75. So
+        without measured strides the input must divide exactly into every
+        level, else this raises rather than misplace every mask.
+        """
+        if self.level_strides is not None and len(self.level_strides) == len(level_sizes):
+            return list(self.level_strides)
+        return exact_strides(self.input_size, level_sizes)
+
+
+def exact_strides(input_size: Sequence[int], level_sizes: Sequence[Tuple[int, int]]) -> List[Tuple[int, int]]:
+    """``input_size / level_size`` per level, refusing sizes that do not divide.
+
+    Valid on an input that is a multiple of the largest stride, such as the
+    hook's probe batch (``probe_input_size``).
+    """
+    height, width = input_size
+    strides = []
+    for h, w in level_sizes:
+        if height % h or width % w:
+            raise ValueError(
+                f'cannot tell the stride of a {h}x{w} feature level from a {height}x{width} input: '
+                'the input is not a multiple of that level\'s stride. Make probe_input_size a '
+                'multiple of the largest stride.')
+        strides.append((height // h, width // w))
+    return strides

@@ -89,7 +89,7 @@ def test_non_finite_distillation_loss_stops_training(tmp_path, synth_root, teach
     entry = dict(name='bad', student='neck', teacher='neck',
                  loss=dict(type='mmkd.FeatureMSELoss', loss_weight=float('nan')))
     cfg = _distill_cfg(tmp_path, synth_root, teacher_checkpoint, distill=[entry])
-    with pytest.raises(FloatingPointError, match=r"loss \['loss_bad'\] is not finite at iteration 0"):
+    with pytest.raises(FloatingPointError, match=r"loss \['loss_bad'\] is not finite at iteration 1"):
         train(cfg)
 
 

@@ -49,3 +49,23 @@ def find_distill_hook(runner: Runner):
 
 def load(path: Path) -> Dict[str, Any]:
     return torch.load(str(path), map_location='cpu')
+
+
+# A thin ResNet-18 (no pretrained weights) in place of a stock config's ResNet-50.
+TINY_RESNET = dict(depth=18, base_channels=16, init_cfg=None, frozen_stages=-1, norm_eval=False,
+                   norm_cfg=dict(type='BN', requires_grad=True))
+TINY_RESNET_CHANNELS = [16, 32, 64, 128]
+
+
+def stock_config(mmdet_config: str, work_dir: Path, data_root: str, model: Dict[str, Any],
+                 **options: Any) -> Config:
+    """A stock mmdet config (``'mmdet::...'``) at test size on the synthetic data.
+
+    Its model, updated with ``model`` (e.g. :data:`TINY_RESNET`, three classes),
+    with the tiny data, schedule and runtime of ``_base_/tiny_synth_data.py``.
+    """
+    from mmengine.hub import get_config
+    cfg = load_config('_base_/tiny_synth_data.py', work_dir, data_root)
+    cfg.model = get_config(mmdet_config).model
+    cfg.merge_from_dict(dict(model=model, **options))
+    return cfg

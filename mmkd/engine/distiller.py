@@ -1,4 +1,5 @@
 """The distillation modules of one run: entries, their adapters and losses."""
+import difflib
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -6,7 +7,7 @@ import torch
 from mmengine.registry import DefaultScope
 from torch import Tensor, nn
 
-from mmkd.context import DistillContext
+from mmkd.context import DistillContext, exact_strides
 from mmkd.losses.base import DistillLoss
 from mmkd.recorders import RecordKey, parse_record_key
 from mmkd.registry import MODELS
@@ -49,6 +50,25 @@ def as_levels(value: Any) -> List[Tensor]:
     return [value] if isinstance(value, Tensor) else list(value)
 
 
+def check_registered(type_name: Any, config_key: str) -> None:
+    """Refuse a ``type`` that names no module of the mmkd (or mmdet) registry.
+
+    One line with the config key and the closest registered names, instead of
+    the registry's own error deep inside the build.
+    """
+    if not isinstance(type_name, str):
+        return  # a class object: the build checks it
+    with DefaultScope.overwrite_default_scope('mmkd'):
+        if MODELS.get(type_name) is not None:
+            return
+    names = [f'mmkd.{name}' for name in MODELS.module_dict]
+    close = difflib.get_close_matches(type_name, names, n=3, cutoff=0.6)
+    close += difflib.get_close_matches(f'mmkd.{type_name}', names, n=3, cutoff=0.6)
+    hint = f'; did you mean {", ".join(dict.fromkeys(close))}?' if close else \
+        '; mmkd\'s losses are listed in README.md (Methods)'
+    raise ValueError(f'{config_key}="{type_name}" is not a registered module{hint}')
+
+
 def build_mmkd_module(cfg: dict) -> nn.Module:
     """Build from the mmkd registry; unprefixed types fall back to mmdet's."""
     with DefaultScope.overwrite_default_scope('mmkd'):
@@ -75,9 +95,14 @@ class Distiller(nn.Module):
         self.losses = nn.ModuleDict({
             entry.name: self._build_loss(cfg['loss'], entry) for entry, cfg in zip(self.entries, entry_cfgs)})
         self.adapters = nn.ModuleDict()
+        #: ``(stride_h, stride_w)`` of each compared level, by entry name, from the probe
+        self.level_strides: Dict[str, List[Tuple[int, int]]] = {}
 
     @staticmethod
     def _build_loss(cfg: dict, entry: DistillEntry) -> DistillLoss:
+        if not isinstance(cfg, dict) or 'type' not in cfg:
+            raise KeyError(f'{entry.config_key}.loss must be dict(type=..., ...), got {cfg!r}')
+        check_registered(cfg['type'], f'{entry.config_key}.loss.type')
         loss = build_mmkd_module(cfg)
         if not isinstance(loss, DistillLoss):
             raise TypeError(f'{entry.config_key}.loss type "{cfg["type"]}" is not an mmkd distillation loss '
@@ -102,6 +127,8 @@ class Distiller(nn.Module):
                 adapter = self._adapter_for(entry, as_levels(student), as_levels(teacher), input_size)
                 if adapter is not None:
                     self.adapters[entry.name] = adapter
+                self.level_strides[entry.name] = self._probe_strides(entry, teacher, input_size)
+                self._build_loss_parts(entry, [level.shape[1] for level in as_levels(teacher)])
                 summary.append(f'{entry.name}: student {entry.student} {_shapes(student)} -> teacher '
                                f'{entry.teacher} {_shapes(teacher)}, adapter: {_describe(adapter)}, '
                                f'loss: {type(self.losses[entry.name]).__name__}')
@@ -109,6 +136,22 @@ class Distiller(nn.Module):
                 summary.append(f'{entry.name}: student {entry.student} and teacher {entry.teacher} head outputs, '
                                f'loss: {type(self.losses[entry.name]).__name__}')
         return summary
+
+    def _build_loss_parts(self, entry: DistillEntry, channels: List[int]) -> None:
+        """The loss's learnable per-level parts, sized by the probed teacher channels."""
+        loss = self.losses[entry.name]
+        try:
+            loss.build_for_levels(channels)
+        except ValueError as error:
+            raise ValueError(f'{entry.config_key}.loss: {error}') from None
+
+    @staticmethod
+    def _probe_strides(entry: DistillEntry, teacher: Any, input_size: Tuple[int, int]) -> List[Tuple[int, int]]:
+        """Strides of the entry's teacher levels, exact on the probe batch."""
+        try:
+            return exact_strides(input_size, _sizes(teacher))
+        except ValueError as error:
+            raise ValueError(f'{entry.config_key}.teacher {entry.teacher}: {error}') from None
 
     def _adapter_for(self, entry: DistillEntry, student: List[Tensor], teacher: List[Tensor],
                      input_size: Tuple[int, int]) -> Optional[nn.ModuleList]:
@@ -151,7 +194,8 @@ class Distiller(nn.Module):
             teacher = entry.teacher.select(ctx.teacher_records)
             if is_feature_levels(student):
                 student, teacher = self._adapt(entry.name, as_levels(student), as_levels(teacher))
-            losses[f'loss_{entry.name}'] = self.losses[entry.name](student, teacher, ctx)
+            entry_ctx = ctx.with_level_strides(self.level_strides.get(entry.name))
+            losses[f'loss_{entry.name}'] = self.losses[entry.name](student, teacher, entry_ctx)
         return losses
 
     def _adapt(self, name: str, student: List[Tensor], teacher: List[Tensor]) -> Tuple[list, list]:
@@ -163,6 +207,10 @@ class Distiller(nn.Module):
 
 def _shapes(value: Any) -> str:
     return ', '.join(str(tuple(level.shape[1:])) for level in as_levels(value))
+
+
+def _sizes(value: Any) -> List[Tuple[int, int]]:
+    return [tuple(level.shape[-2:]) for level in as_levels(value)]
 
 
 def _strides(levels: List[Tensor], input_size: Tuple[int, int]) -> List[float]:

@@ -6,6 +6,7 @@ import torch
 from mmengine.dist import is_distributed
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmengine.optim import BaseOptimWrapper
 from mmengine.runner.checkpoint import weights_to_cpu
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
@@ -68,6 +69,7 @@ class DistillationHook(Hook):
         self._handles: List[Any] = []
         self._runner = None
         self._distilling = False
+        self.active = False
 
     # ------------------------------------------------------------------ set-up
     @staticmethod
@@ -79,7 +81,22 @@ class DistillationHook(Hook):
         return teacher
 
     def before_run(self, runner) -> None:
+        """Set distillation up for a training run; stay idle in test/val runs.
+
+        ``Runner.test()`` and ``Runner.val()`` call ``before_run`` too, with the
+        config that trained the model; they need no teacher and have no
+        optimizer, so nothing is built there.
+        """
+        self.active = is_training_run(runner)
+        if not self.active:
+            runner.logger.info(f'mmkd: {type(self).__name__} is idle: this run does not train')
+            return
+        self.set_up(runner)
+
+    def set_up(self, runner) -> None:
+        """Teacher, recorders, adapters and optimizer groups of a training run."""
         student = _unwrap(runner.model)
+        self._check_student_paths(student)
         device = next(student.parameters()).device
         self.teacher, meta = self.build_teacher(runner, student, device)
         self._check_record_paths(student)
@@ -123,6 +140,11 @@ class DistillationHook(Hook):
             return DistributedDataParallel(module, device_ids=None,
                                            find_unused_parameters=self.find_unused_parameters)
         return module
+
+    def _check_student_paths(self, student: nn.Module) -> None:
+        """Every student module path exists: checked before the teacher is built."""
+        for entry in self.distiller.entries:
+            find_module(student, entry.student.path, f'{entry.config_key}.student')
 
     def _check_record_paths(self, student: nn.Module, teacher: Optional[nn.Module] = None,
                             distiller: Optional[Distiller] = None) -> None:
@@ -234,7 +256,7 @@ class DistillationHook(Hook):
         if self.check_finite and not all_finite(losses):
             bad = [key for key, value in losses.items() if not torch.isfinite(value).all()]
             raise FloatingPointError(f'mmkd: distillation loss {bad} is not finite at iteration '
-                                     f'{self._runner.iter}; stopping before training on garbage. '
+                                     f'{self._runner.iter + 1} (as the log counts); stopping before training on garbage. '
                                      'Lower its loss_weight/temperature or check the teacher.')
         return losses
 
@@ -269,7 +291,7 @@ class DistillationHook(Hook):
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         state = checkpoint.get('mmkd')
-        if state is not None:
+        if state is not None and self.active:
             self.load_checkpoint_state(state)
 
     def checkpoint_state(self) -> Dict[str, Any]:
@@ -278,6 +300,12 @@ class DistillationHook(Hook):
 
     def load_checkpoint_state(self, state: Dict[str, Any]) -> None:
         self.distiller.load_state_dict(state['distiller'])
+
+
+def is_training_run(runner) -> bool:
+    """Whether ``runner`` is training: ``Runner.train()`` builds the optimizer
+    wrapper before ``before_run``; ``test()`` and ``val()`` leave its config."""
+    return isinstance(runner.optim_wrapper, BaseOptimWrapper)
 
 
 def _unwrap(model: nn.Module) -> nn.Module:

@@ -1,5 +1,5 @@
 """Base class of every distillation loss."""
-from typing import Any, Sequence
+from typing import Any, List, Optional, Sequence
 
 from torch import Tensor, nn
 
@@ -28,5 +28,25 @@ class DistillLoss(nn.Module):
         super().__init__()
         self.loss_weight = loss_weight
 
+    def build_for_levels(self, channels: List[int]) -> None:
+        """Build learnable per-level parts from the teacher's channels.
+
+        The hook calls this once, with the channels its probe batch found on
+        the entry's teacher levels, before the optimizer groups are added; so
+        configs need not repeat channel lists. Losses without such parts
+        ignore it.
+        """
+
     def forward(self, student: Any, teacher: Any, ctx: DistillContext) -> Tensor:
         raise NotImplementedError
+
+
+def checked_channels(loss: nn.Module, configured: Optional[List[int]], probed: List[int]) -> List[int]:
+    """``probed``, after checking it against a configured ``in_channels``."""
+    if configured is None:
+        raise RuntimeError(f'{type(loss).__name__} has no in_channels: set them, or let '
+                           'mmkd.DistillationHook probe them before training')
+    if configured is not None and list(configured) != list(probed):
+        raise ValueError(f'{type(loss).__name__} in_channels={list(configured)} but the teacher levels '
+                         f'have {list(probed)} channels; drop in_channels (it is probed) or fix it')
+    return list(probed)

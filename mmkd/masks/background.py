@@ -7,7 +7,7 @@ from torch import Tensor
 from mmkd.context import DistillContext
 from mmkd.registry import MODELS
 from .base import MaskCfg, SpatialMask, build_mask
-from .boxes import BoxSet, overlap_windows, window_cells
+from .boxes import BoxSet, fgd_reference_windows, overlap_windows, window_cells
 from .grid import LevelGrid
 
 
@@ -80,22 +80,38 @@ class ScaleAwareMask(SpatialMask):
     Yang et al., "Focal and Global Knowledge Distillation for Detectors", CVPR
     2022 (eq. 3-4, 6).
 
+    ``cells='overlap'`` (default) weights exactly the cells a box overlaps,
+    as the paper defines ``M``. The official code (``cells='fgd_official'``)
+    takes ``floor(x1/s) .. ceil(x2/s)`` inclusive, one more column and row,
+    and divides by that larger window's size (uncut at the border); its loss
+    values differ from the paper rule's by a few percent, more with many small
+    boxes. Use it to reproduce the reference implementation exactly.
+
     Args:
         fg_weight: ``a_fg`` (FGD's alpha when used alone).
         bg_weight: ``a_bg`` (FGD's beta).
+        cells: ``'overlap'`` or ``'fgd_official'``.
     """
+    CELL_RULES = ('overlap', 'fgd_official')
 
-    def __init__(self, fg_weight: float = 1.0, bg_weight: float = 1.0) -> None:
+    def __init__(self, fg_weight: float = 1.0, bg_weight: float = 1.0, cells: str = 'overlap') -> None:
         super().__init__()
+        if cells not in self.CELL_RULES:
+            raise ValueError(f'cells must be one of {self.CELL_RULES}, got "{cells}"')
         self.fg_weight = fg_weight
         self.bg_weight = bg_weight
+        self.cells = cells
 
     def flat(self, student: List[Tensor], teacher: List[Tensor], ctx: DistillContext,
              grid: LevelGrid) -> Tensor:
         boxes = BoxSet.ground_truth(ctx)
-        windows = overlap_windows(boxes, grid)
+        if self.cells == 'fgd_official':
+            windows, areas = fgd_reference_windows(boxes, grid)
+        else:
+            windows = overlap_windows(boxes, grid)
+            areas = windows.widths * windows.heights
         cells = window_cells(windows, boxes, grid)
-        inverse_area = 1.0 / (windows.widths * windows.heights).clamp(min=1).float()
+        inverse_area = 1.0 / areas.clamp(min=1).float()
         foreground = torch.zeros(ctx.batch_size, grid.num_locations, device=grid.device)
         foreground.view(-1).scatter_reduce_(
             0, cells.image * grid.num_locations + cells.location,

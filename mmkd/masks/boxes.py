@@ -113,6 +113,24 @@ def overlap_windows(boxes: BoxSet, grid: LevelGrid) -> Windows:
     return _windows(boxes.boxes, grid, low_shift=1.0, high_shift=0.0)
 
 
+def fgd_reference_windows(boxes: BoxSet, grid: LevelGrid) -> Tuple[Windows, Tensor]:
+    """The cells and box areas of FGD's official code: ``(B, M, L)`` windows and areas.
+
+    The official code covers columns ``floor(x1 / s) .. ceil(x2 / s)`` and rows
+    likewise, inclusive: always one column and one row more than the cells
+    the box overlaps (:func:`overlap_windows`, the paper's definition). Its
+    area is that window's size before it is cut to the grid, so a box at the
+    border keeps its uncut area.
+    """
+    per_level = boxes.boxes[:, :, None, :] / grid.strides.repeat(1, 2)  # (B, M, L, 4) in cells
+    low = per_level[..., :2].floor().long()
+    high = per_level[..., 2:].ceil().long()
+    areas = (high - low + 1).prod(-1)
+    windows = Windows(low[..., 0].clamp(min=0), torch.minimum(high[..., 0], grid.widths - 1),
+                      low[..., 1].clamp(min=0), torch.minimum(high[..., 1], grid.heights - 1))
+    return windows, areas
+
+
 def prior_windows(boxes: BoxSet, grid: LevelGrid, offset: float) -> Windows:
     """Cells whose prior point ``(i + offset) s`` lies strictly inside the box."""
     return _windows(boxes.boxes, grid, low_shift=offset, high_shift=offset)

@@ -145,8 +145,8 @@ class AdversarialDistillationHook(DistillationHook):
         self.discriminator_optim_cfg = discriminator_optim_wrapper or dict(
             type='OptimWrapper', optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999)))
 
-    def before_run(self, runner) -> None:
-        super().before_run(runner)
+    def set_up(self, runner) -> None:
+        super().set_up(runner)
         self.discriminator_optim_wrapper: OptimWrapper = build_optim_wrapper(
             self.discriminators, self.discriminator_optim_cfg)
 

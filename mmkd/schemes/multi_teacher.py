@@ -121,7 +121,7 @@ class MultiTeacherDistillationHook(DistillationHook):
         return module
 
     # ------------------------------------------------------------------ set-up
-    def before_run(self, runner) -> None:
+    def set_up(self, runner) -> None:
         student = unwrap(runner.model)
         device = next(student.parameters()).device
         self.slots = [self._build_slot(runner, student, index, device) for index in range(len(self.teacher_cfgs))]

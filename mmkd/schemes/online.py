@@ -94,8 +94,8 @@ class OnlineDistillationHook(DistillationHook):
             meta = {}
         return peer.to(device).train(), meta
 
-    def before_run(self, runner) -> None:
-        super().before_run(runner)
+    def set_up(self, runner) -> None:
+        super().set_up(runner)
         self.peer_distiller.to(next(self.teacher.parameters()).device)
         self._peer_call = self.train_with_student(runner, self.teacher)
         self._peer_distiller_call = self.train_with_student(runner, self.peer_distiller)
@@ -163,7 +163,7 @@ class OnlineDistillationHook(DistillationHook):
         return losses
 
     def after_val_epoch(self, runner, metrics: Optional[Dict[str, float]] = None) -> None:
-        if not self.evaluate_peer:
+        if not (self.evaluate_peer and self.active):
             return
         if is_distributed():  # as mmdet's SyncNormHook does for the student
             self.teacher.load_state_dict(all_reduce_dict(get_norm_states(self.teacher), op='mean'), strict=False)

@@ -25,8 +25,10 @@ def _numpy_types() -> List[object]:
     dtype_classes = [type(np.dtype(code)) for code in '?bBhHiIlLqQefdgFDG']
     scalar_types = [np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32,
                     np.uint32, np.int64, np.uint64, np.float16, np.float32, np.float64]
+    # an empty array pickles its (empty) buffer as ``bytes`` (``HistoryBuffer()``
+    # before its first update, e.g. a loss key logged only in later epochs)
     return [multiarray.multiarray._reconstruct, multiarray.multiarray.scalar,
-            np.ndarray, np.dtype, *dtype_classes, *scalar_types]
+            np.ndarray, np.dtype, *dtype_classes, *scalar_types, bytes]
 
 
 def history_buffer_getattr(owner: Any, name: str) -> Any:

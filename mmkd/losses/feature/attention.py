@@ -1,5 +1,5 @@
 """Attention-guided and non-local distillation (Zhang & Ma, ICLR 2021)."""
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -8,7 +8,7 @@ from torch import Tensor, nn
 from mmkd.context import DistillContext
 from mmkd.masks import activities, attention_from_activity
 from mmkd.registry import MODELS
-from ..base import DistillLoss
+from ..base import DistillLoss, checked_channels
 from .utils import align_levels
 
 
@@ -108,29 +108,38 @@ class NonLocalDistillLoss(DistillLoss):
     the coarser levels only (see ``docs/feature_kd.md``).
 
     Args:
-        in_channels: teacher channels of each level.
+        in_channels: teacher channels of each level; ``None`` (default) takes
+            them from the hook's probe.
         gamma: weight of the non-local term.
         reduction: channel reduction inside the blocks.
         sub_sample: max-pool keys and values by 2 in the blocks.
         loss_weight: multiplier of the loss.
     """
 
-    def __init__(self, in_channels: Sequence[int], gamma: float = 4e-4, reduction: int = 2,
+    def __init__(self, in_channels: Optional[Sequence[int]] = None, gamma: float = 4e-4, reduction: int = 2,
                  sub_sample: bool = False, loss_weight: float = 1.0) -> None:
         super().__init__(loss_weight)
-        self.in_channels = list(in_channels)
+        self.in_channels: Optional[List[int]] = None
         self.gamma = gamma
+        self.reduction = reduction
+        self.sub_sample = sub_sample
+        if in_channels is not None:
+            self.build_for_levels(list(in_channels))
+
+    def build_for_levels(self, channels: List[int]) -> None:
+        """One student and one teacher non-local block per level."""
+        if self.in_channels is not None:
+            checked_channels(self, self.in_channels, channels)
+            return
+        self.in_channels = list(channels)
         self.student_blocks = nn.ModuleList(
-            NonLocalBlock(c, reduction, sub_sample) for c in self.in_channels)
+            NonLocalBlock(c, self.reduction, self.sub_sample) for c in self.in_channels)
         self.teacher_blocks = nn.ModuleList(
-            NonLocalBlock(c, reduction, sub_sample) for c in self.in_channels)
+            NonLocalBlock(c, self.reduction, self.sub_sample) for c in self.in_channels)
 
     def forward(self, student: List[Tensor], teacher: List[Tensor], ctx: DistillContext) -> Tensor:
         student, teacher = align_levels(student, teacher, type(self).__name__)
-        channels = [t.shape[1] for t in teacher]
-        if channels != self.in_channels:
-            raise ValueError(f'NonLocalDistillLoss was built for in_channels={self.in_channels} but '
-                             f'the teacher levels have {channels} channels')
+        checked_channels(self, self.in_channels, [t.shape[1] for t in teacher])
         total = student[0].new_zeros(())
         for s, t, block_s, block_t in zip(student, teacher, self.student_blocks, self.teacher_blocks):
             total = total + _image_norm(block_s(s) - block_t(t)).mean()

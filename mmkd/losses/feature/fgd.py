@@ -1,5 +1,5 @@
 """Focal and global distillation (FGD)."""
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -7,7 +7,7 @@ from torch import Tensor, nn
 from mmkd.context import DistillContext
 from mmkd.masks import ScaleAwareMask, activities, attention_from_activity
 from mmkd.registry import MODELS
-from ..base import DistillLoss
+from ..base import DistillLoss, checked_channels
 from .masked import masked_squared_error
 from .utils import align_levels
 
@@ -38,34 +38,44 @@ class FGDLoss(DistillLoss):
     ``1e-3, 5e-4, 1e-3, 5e-6``.
 
     Args:
-        in_channels: teacher channels of each level (sizes the GcBlocks).
+        in_channels: teacher channels of each level (sizes the GcBlocks);
+            ``None`` (default) takes them from the hook's probe.
         alpha_fg: foreground weight ``alpha``.
         beta_bg: background weight ``beta``.
         gamma_at: attention-imitation weight ``gamma``.
         lambda_global: global-relation weight ``lambda`` (0 drops the GcBlocks).
         temperature: attention temperature ``T``.
+        cells: which cells a box weights: ``'overlap'`` (the paper's ``M``,
+            the cells the box overlaps) or ``'fgd_official'`` (the official
+            code's one more column and row; see :class:`mmkd.ScaleAwareMask`).
         loss_weight: multiplier of the whole loss.
     """
 
-    def __init__(self, in_channels: Sequence[int], alpha_fg: float = 2e-3, beta_bg: float = 1e-3,
+    def __init__(self, in_channels: Optional[Sequence[int]] = None, alpha_fg: float = 2e-3, beta_bg: float = 1e-3,
                  gamma_at: float = 1e-3, lambda_global: float = 1e-5, temperature: float = 0.5,
-                 loss_weight: float = 1.0) -> None:
+                 cells: str = 'overlap', loss_weight: float = 1.0) -> None:
         super().__init__(loss_weight)
-        self.in_channels = list(in_channels)
+        self.in_channels: Optional[List[int]] = None
         self.gamma_at = gamma_at
         self.lambda_global = lambda_global
         self.temperature = temperature
-        self.scale_mask = ScaleAwareMask(fg_weight=alpha_fg, bg_weight=beta_bg)
-        if lambda_global > 0:
+        self.scale_mask = ScaleAwareMask(fg_weight=alpha_fg, bg_weight=beta_bg, cells=cells)
+        if in_channels is not None:
+            self.build_for_levels(list(in_channels))
+
+    def build_for_levels(self, channels: List[int]) -> None:
+        """One student and one teacher GcBlock per level (when ``lambda > 0``)."""
+        if self.in_channels is not None:
+            checked_channels(self, self.in_channels, channels)
+            return
+        self.in_channels = list(channels)
+        if self.lambda_global > 0:
             self.student_context = nn.ModuleList(GlobalContextBlock(c) for c in self.in_channels)
             self.teacher_context = nn.ModuleList(GlobalContextBlock(c) for c in self.in_channels)
 
     def forward(self, student: List[Tensor], teacher: List[Tensor], ctx: DistillContext) -> Tensor:
         student, teacher = align_levels(student, teacher, type(self).__name__)
-        channels = [t.shape[1] for t in teacher]
-        if channels != self.in_channels:
-            raise ValueError(f'FGDLoss was built for in_channels={self.in_channels} but the teacher '
-                             f'levels have {channels} channels')
+        checked_channels(self, self.in_channels, [t.shape[1] for t in teacher])
         with torch.no_grad():
             teacher_attention = [self._attention(t) for t in teacher]
         scale = self.scale_mask(student, teacher, ctx)
@@ -92,7 +102,7 @@ class FGDLoss(DistillLoss):
         for s, t, block_s, block_t in zip(student, teacher, self.student_context, self.teacher_context):
             difference = (t - s).flatten(2)                                # (B, C, HW)
             delta = (block_t.context_term(t) - block_s.context_term(s)).flatten(1)  # (B, C)
-            squares = torch.linalg.vector_norm(difference, dim=2).square()
+            squares = difference.square().sum(2)
             expanded = squares + 2 * delta * difference.sum(2) + difference.shape[2] * delta.square()
             total = total + expanded.sum() / s.shape[0]
         return total

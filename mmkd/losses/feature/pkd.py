@@ -10,27 +10,21 @@ from ..base import DistillLoss
 from .utils import align_levels
 
 
-def centred(features: Tensor) -> Tuple[Tensor, Tensor]:
-    """``(x - mu, sigma^2)`` per image and channel over the locations (``(B, C)`` variances)."""
-    centred_features = features - features.mean(dim=(2, 3), keepdim=True)
-    var = torch.linalg.vector_norm(centred_features, dim=(2, 3)).square() / features[0, 0].numel()
-    return centred_features, var
+def standardized(features: Tensor, eps: float) -> Tensor:
+    """``(x - mu) / sqrt(sigma^2 + eps)`` per image and channel over the locations."""
+    centred = features - features.mean(dim=(2, 3), keepdim=True)
+    var = centred.square().mean(dim=(2, 3), keepdim=True)
+    return centred * torch.rsqrt(var + eps)
 
 
 def standardized_mse(student: Tensor, teacher: Tensor, eps: float) -> Tensor:
-    """``mean (S_hat - T_hat)^2 / 2`` without materialising ``S_hat``.
+    """``mean (S_hat - T_hat)^2 / 2``, summed from the differences themselves.
 
-    Per image and channel, with ``v`` the variances over the ``N`` locations:
-    ``E[S_hat^2] = v_S / (v_S + eps)``, ``E[T_hat^2] = v_T / (v_T + eps)`` and
-    ``E[S_hat T_hat] = E[(S - mu_S) T_hat] / sqrt(v_S + eps)``; the reductions
-    run as batched dot products.
+    The closed form ``1 - E[S_hat T_hat]`` cancels catastrophically as the
+    student approaches the teacher (a 19% error at ``1 - r = 5e-7`` in float32);
+    the squared differences keep full relative precision.
     """
-    teacher_centred, var_t = centred(teacher)
-    teacher_hat = teacher_centred * torch.rsqrt(var_t + eps)[..., None, None]
-    student_centred, var_s = centred(student)
-    cross = torch.einsum('bchw,bchw->bc', student_centred, teacher_hat) / student[0, 0].numel()
-    per_channel = (var_s / (var_s + eps) + var_t / (var_t + eps)) / 2 - cross * torch.rsqrt(var_s + eps)
-    return per_channel.mean()
+    return (standardized(student, eps) - standardized(teacher, eps)).square().mean() / 2
 
 
 @MODELS.register_module()

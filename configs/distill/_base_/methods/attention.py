@@ -15,9 +15,9 @@ distill = [
          loss=dict(type='mmkd.AttentionGuidedLoss', alpha_at=4e-4, beta_am=2e-2,
                    temperature=0.5, loss_weight=0.1)),
     dict(name='neck_nonlocal_1', student='neck[1]', teacher='neck[1]', adapter='auto',
-         loss=dict(type='mmkd.NonLocalDistillLoss', in_channels=[128], gamma=4e-4,
+         loss=dict(type='mmkd.NonLocalDistillLoss', gamma=4e-4,
                    sub_sample=True)),
     dict(name='neck_nonlocal_2', student='neck[2]', teacher='neck[2]', adapter='auto',
-         loss=dict(type='mmkd.NonLocalDistillLoss', in_channels=[128], gamma=4e-4,
+         loss=dict(type='mmkd.NonLocalDistillLoss', gamma=4e-4,
                    sub_sample=True)),
 ]

@@ -11,7 +11,7 @@
 #       train_cfg.max_epochs=1 default_hooks.logger.interval=1
 distill = [
     dict(name='neck_fgd', student='neck', teacher='neck', adapter='auto',
-         loss=dict(type='mmkd.FGDLoss', in_channels=[128, 128, 128], alpha_fg=2e-3,
+         loss=dict(type='mmkd.FGDLoss', alpha_fg=2e-3,
                    beta_bg=1e-3, gamma_at=1e-3, lambda_global=1e-5, temperature=0.5,
                    loss_weight=0.1)),
 ]
