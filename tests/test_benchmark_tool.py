@@ -1,5 +1,6 @@
-"""tools/benchmark.py: the statistics, table, plots and run bookkeeping (training is covered elsewhere)."""
+"""tools/benchmark.py: paired statistics, tables, plots, run records and --report-only (no training)."""
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -9,11 +10,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tools import benchmark  # noqa: E402
 
 NEON = benchmark.DATASETS['neon']
+# Student's t quantiles for a 95% two-sided interval, from a printed t table
+T_975 = {1: 12.7062, 2: 4.3027}
 
 
 def make_run(method: str, seed: int, mAP: float, work_dir: str = 'unused') -> benchmark.Run:
     metrics = {key: mAP for key in benchmark.METRICS}
-    return benchmark.Run('neon', method, seed, 'unused.py', work_dir, train_seconds=10.0 * (seed + 1), metrics=metrics)
+    losses = [dict(step=step, loss=2.0 - step / 10, loss_cls=1.0 - step / 20) for step in range(5)]
+    if method not in ('teacher', 'baseline'):
+        losses = [dict(point, loss_neck=0.5 / (1 + point['step'])) for point in losses]
+    return benchmark.Run('neon', method, seed, 'unused.py', work_dir, config_hash='abc', git_commit='0' * 40,
+                         train_seconds=10.0 * (seed + 1), metrics=metrics, losses=losses)
 
 
 @pytest.fixture
@@ -24,60 +31,138 @@ def runs():
             make_run('pkd', 0, 0.20), make_run('pkd', 1, 0.24)]
 
 
-def test_summaries_average_over_seeds_and_measure_spread(runs):
-    summaries = {summary.method: summary for summary in benchmark.summarise(runs)}
-    assert summaries['baseline'].mAP == pytest.approx(0.21)
-    assert summaries['baseline'].spread == pytest.approx(0.02)
-    assert summaries['fgd'].seeds == [0, 1]
-    assert summaries['fgd'].train_seconds == pytest.approx(15.0)
+def named(runs):
+    return {summary.method: summary for summary in benchmark.summarise(runs)}
 
 
-def test_gain_gap_closed_and_significance(runs):
-    summaries = {summary.method: summary for summary in benchmark.summarise(runs)}
-    teacher, baseline = summaries['teacher'], summaries['baseline']
-    # fgd: mean 0.265, gain 0.055 of a 0.09 gap; larger than both spreads (0.01, 0.02)
-    assert benchmark.verdict(summaries['fgd'], baseline, teacher) == ('+0.0550', '61%', 'yes')
-    # pkd: mean 0.22, gain 0.01 is smaller than its own spread 0.04
-    assert benchmark.verdict(summaries['pkd'], baseline, teacher) == ('+0.0100', '11%', 'no')
+def test_summary_means_and_the_map_interval(runs):
+    summaries = named(runs)
+    baseline = summaries['baseline']
+    assert baseline.mAP == pytest.approx(0.21)
+    # stdev of (0.20, 0.22) is 0.02 / sqrt(2); half width t * s / sqrt(2) = t * 0.01
+    assert baseline.mAP_interval.half_width == pytest.approx(T_975[1] * 0.01, rel=1e-4)
+    assert summaries['fgd'].seeds == [0, 1] and summaries['fgd'].train_seconds == pytest.approx(15.0)
+    assert summaries['teacher'].gain is None and math.isnan(summaries['teacher'].mAP_interval.half_width)
+
+
+def test_paired_gain_interval_equals_the_hand_computed_one():
+    # docs/results.md's three seeds of sigmoid KD against the baseline of the same seed
+    baseline = [make_run('baseline', seed, value) for seed, value in enumerate((0.047, 0.061, 0.079))]
+    method = [make_run('sigmoid_kd', seed, value) for seed, value in enumerate((0.089, 0.053, 0.111))]
+    # differences 0.042, -0.008, 0.032: mean 0.022, deviations 0.02, -0.03, 0.01,
+    # s = sqrt((4 + 9 + 1) e-4 / 2) = sqrt(7e-4), half width = t(2) * s / sqrt(3)
+    gains = benchmark.paired_gains(method, baseline)
+    assert gains == pytest.approx({0: 0.042, 1: -0.008, 2: 0.032})
+    gain = named([make_run('teacher', 0, 0.09), *baseline, *method])['sigmoid_kd'].gain
+    assert gain.mean == pytest.approx(0.022)
+    assert gain.half_width == pytest.approx(T_975[2] * math.sqrt(7e-4) / math.sqrt(3), rel=1e-4)
+    assert gain.count == 3 and not gain.excludes_zero
+
+
+def test_established_only_when_the_interval_excludes_zero():
+    def verdict(*method_maps):
+        runs = [make_run('teacher', 0, 0.5), *(make_run('baseline', seed, 0.2) for seed in range(len(method_maps))),
+                *(make_run('m', seed, value) for seed, value in enumerate(method_maps))]
+        summaries = named(runs)
+        return benchmark.verdict(summaries['m'], summaries['baseline'], summaries['teacher'])
+
+    gain, closed, established = verdict(0.25, 0.26, 0.255)  # gains 0.05, 0.06, 0.055
+    half = T_975[2] * 0.005 / math.sqrt(3)
+    assert gain == f'+0.0550 ± {half:.4f}' and established == 'yes'
+    assert closed == f'18% [{(0.055 - half) / 0.3:.0%}, {(0.055 + half) / 0.3:.0%}]'
+    assert verdict(0.15, 0.14, 0.16)[2] == 'yes'  # an established loss
+    assert verdict(0.30, 0.19)[2] == 'no'  # mean +0.045, but the interval spans 0
+    assert verdict(0.30) == ('+0.1000', '33%', 'n/a (one seed)')
+
+
+def test_pairing_refuses_unpaired_or_repeated_seeds():
+    baseline = [make_run('baseline', 0, 0.2), make_run('baseline', 2, 0.2)]
+    with pytest.raises(ValueError, match=r'fgd: seeds \[0, 1\] but the baseline has \[0, 2\]'):
+        benchmark.paired_gains([make_run('fgd', 0, 0.3), make_run('fgd', 1, 0.3)], baseline)
+    with pytest.raises(ValueError, match='two runs of seed 0'):
+        benchmark.paired_gains([make_run('fgd', 0, 0.3), make_run('fgd', 0, 0.3)], baseline[:1])
 
 
 def test_teacher_below_baseline_reports_no_gap():
-    runs = [make_run('teacher', 0, 0.1), make_run('baseline', 0, 0.2), make_run('fgd', 0, 0.25)]
-    summaries = {summary.method: summary for summary in benchmark.summarise(runs)}
-    gain, closed, significant = benchmark.verdict(summaries['fgd'], summaries['baseline'], summaries['teacher'])
-    assert gain == '+0.0500' and closed.startswith('n/a') and significant == 'one seed: unknown'
+    summaries = named([make_run('teacher', 0, 0.1), make_run('baseline', 0, 0.2), make_run('fgd', 0, 0.25)])
+    _, closed, _ = benchmark.verdict(summaries['fgd'], summaries['baseline'], summaries['teacher'])
+    assert closed.startswith('n/a')
 
 
-def test_markdown_table_has_a_row_per_model(runs):
+def test_markdown_table_shows_mean_and_interval_per_model(runs):
     table = benchmark.markdown_table(NEON, benchmark.summarise(runs))
     rows = [line for line in table.splitlines() if line.startswith('| ') and not line.startswith('| model')]
     assert [row.split(' | ')[0].strip('| ') for row in rows] == ['teacher', 'baseline', 'fgd', 'pkd']
-    assert '| 0.2650 | 0.0100 |' in table
+    assert '| teacher | 0 | 0.3000 |' in table
+    assert f'| fgd | 0,1 | 0.2650 ± {T_975[1] * 0.005:.4f} |' in table
+    assert '| +0.0550 ± ' in table  # fgd's paired gains 0.06 and 0.05
 
 
-def test_report_writes_json_table_and_plots(tmp_path, runs):
-    for run in runs:  # one logged session per run, as MMEngine's LocalVisBackend writes it
-        run.work_dir = str(tmp_path / run.method / f'seed{run.seed}')
-        scalars = Path(run.work_dir) / '20260101_000000' / 'vis_data' / 'scalars.json'
-        scalars.parent.mkdir(parents=True)
-        lines = [dict(loss=2.0 - step / 10, loss_cls=1.0 - step / 20, step=step) for step in range(5)]
-        if run.method not in ('teacher', 'baseline'):
-            lines = [dict(line, loss_neck=0.5 / (1 + line['step'])) for line in lines]
-        lines.append({'coco/bbox_mAP': 0.1, 'step': 5})  # a validation record: not a training point
-        scalars.write_text('\n'.join(map(json.dumps, lines)))
-    text = benchmark.report({'neon': runs}, tmp_path / 'out', 'python tools/benchmark.py --set quick')
-    assert text.startswith('Command: `python tools/benchmark.py --set quick`')
-    stored = json.loads((tmp_path / 'out' / 'results.json').read_text())
+def write_records(results_dir: Path, runs) -> None:
+    for run in runs:
+        path = benchmark.record_file(results_dir, run.dataset, run.method, run.seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(benchmark.asdict(run)))
+
+
+def test_report_only_rebuilds_tables_and_plots_from_the_records(tmp_path, runs, monkeypatch):
+    monkeypatch.setattr(benchmark, 'train', lambda run: pytest.fail('--report-only trained'))
+    write_records(tmp_path / 'results', runs)
+    out = tmp_path / 'out'
+    benchmark.main(['--report-only', '--methods', 'fgd', 'pkd', '--seeds', '0', '1',
+                    '--results', str(tmp_path / 'results'), '--out', str(out)])
+    text = (out / 'results.md').read_text()
+    assert text.startswith('Command: `python tools/benchmark.py --report-only --methods fgd pkd')
+    assert text == '\n'.join([text.splitlines()[0], '', benchmark.markdown_table(NEON, benchmark.summarise(runs)),
+                              '', '![mAP per method](map_neon.png) ![training losses](loss_neon.png)', ''])
+    stored = json.loads((out / 'results.json').read_text())
     assert [run['method'] for run in stored['neon']] == [run.method for run in runs]
     for name in ('map_neon.png', 'loss_neon.png'):
-        assert (tmp_path / 'out' / name).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
-    assert len(benchmark.training_scalars(runs[3])) == 5
+        assert (out / name).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
 
-def test_finished_run_is_read_back_not_retrained(tmp_path):
+def test_report_only_names_missing_records(tmp_path, runs, capsys):
+    write_records(tmp_path, runs)
+    with pytest.raises(SystemExit):
+        benchmark.main(['--report-only', '--methods', 'fgd', '--seeds', '0', '1', '2', '--results', str(tmp_path)])
+    error = capsys.readouterr().err
+    assert 'no record' in error and str(benchmark.record_file(tmp_path, 'neon', 'baseline', 2)) in error
+
+
+def test_a_record_of_the_same_config_is_read_back_and_another_config_trains_anew(tmp_path, monkeypatch):
+    trained = []
+    monkeypatch.setattr(benchmark, 'train', trained.append)
+    monkeypatch.setattr(benchmark, 'evaluate', lambda run: {key: 0.4 for key in benchmark.METRICS})
+    monkeypatch.setattr(benchmark, 'training_losses', lambda run: [dict(step=1, loss=1.0)])
+    stored = make_run('fgd', 0, 0.25)
+    write_records(tmp_path, [stored])
+    assert benchmark.complete(benchmark.Run('neon', 'fgd', 0, 'x.py', 'w', config_hash='abc'), tmp_path) == stored
+    assert trained == []
+    prepared = []
+    fresh = benchmark.complete(benchmark.Run('neon', 'fgd', 0, 'x.py', 'w', config_hash='def'), tmp_path,
+                               lambda: prepared.append(True))
+    assert trained == [fresh] and prepared == [True]
+    record = json.loads(benchmark.record_file(tmp_path, 'neon', 'fgd', 0).read_text())
+    assert record['config_hash'] == 'def' and record['metrics']['bbox_mAP'] == 0.4
+    assert record['git_commit'] == benchmark.git_commit() and record['losses'] == [dict(step=1, loss=1.0)]
+
+
+def test_training_losses_are_read_from_every_logged_session(tmp_path):
     run = make_run('fgd', 0, 0.25, work_dir=str(tmp_path))
-    run.result_file.write_text(json.dumps(benchmark.asdict(run)))
-    assert benchmark.complete(benchmark.Run('neon', 'fgd', 0, 'missing.py', str(tmp_path))) == run
+    for session, steps in (('20260101_000000', range(0, 3)), ('20260102_000000', range(3, 5))):
+        scalars = tmp_path / session / 'vis_data' / 'scalars.json'
+        scalars.parent.mkdir(parents=True)
+        lines = [dict(loss=1.0, loss_cls=0.5, lr=0.01, step=step) for step in steps]
+        lines.append({'coco/bbox_mAP': 0.1, 'step': 5})  # a validation record: not a training point
+        scalars.write_text('\n'.join(map(json.dumps, lines)))
+    assert benchmark.training_losses(run) == [dict(loss=1.0, loss_cls=0.5, step=step) for step in range(5)]
+
+
+def test_config_hash_covers_the_config_and_what_it_reads():
+    student = NEON.student_config
+    assert benchmark.config_hash(student) == benchmark.config_hash(student)
+    assert benchmark.config_hash(student) != benchmark.config_hash(NEON.teacher.config)
+    assert benchmark.config_hash(student) != benchmark.config_hash(student, ['teacher-hash'])
 
 
 def test_unknown_method_is_a_one_line_error(capsys):

@@ -1,30 +1,41 @@
-"""Accuracy benchmark: teacher, baseline student and distilled students, over seeds.
+"""Accuracy benchmark: teacher, baseline student and distilled students, over paired seeds.
 
 For each dataset of the chosen set, trains the teacher once (seed 0), then the
 baseline student and one distilled student per method for every seed, all with
 the same schedule, through ``tools/train.py``; evaluates every final
-checkpoint with the configs' ``CocoMetric``; writes ``results.json``,
-``results.md`` (mean and spread over seeds, gain, share of the teacher-baseline
-gap closed) and PNG plots (mAP per method; detection and distillation loss
-curves) to ``--out``.
+checkpoint with the configs' ``CocoMetric``. Baseline and method share each
+student seed, so the gain of a method is measured per seed (method mAP minus
+baseline mAP of the same seed) and summarised by its mean and a 95% t
+interval over the seeds; a gain is "established" only when that interval
+excludes 0. Writes ``results.json``, ``results.md`` (mean +- 95% CI per model,
+paired gain, share of the teacher-baseline gap closed) and PNG plots to
+``--out``.
 
-Resumable: a finished run keeps its ``result.json`` and is not trained again;
-an interrupted one resumes from its last checkpoint. Runs live under
-``work_dirs/benchmark/runs/<dataset>/<method>/seed<k>`` whatever the set, so
-``--set default`` reuses what ``--set quick`` (``make demo``) trained.
+Every finished run leaves a small record, meant to be committed, in
+``--results`` (``benchmarks/results/<dataset>/<method>/seed<k>.json``: config
+hash, seed, git commit, metrics, training seconds, logged losses). A run whose
+record matches its config hash is not trained again; ``--report-only``
+rebuilds the tables and plots from the records alone. Checkpoints stay under
+``work_dirs/benchmark/runs/<dataset>/<method>/<config hash>/seed<k>`` (an
+interrupted run resumes from its last one); the teacher is trained once per
+config hash and published where the distillation configs read it.
 
     python tools/benchmark.py [--set quick|default|full] [--datasets neon synth]
                               [--methods fgd pkd] [--seeds 0 1] [--out DIR]
+                              [--results DIR] [--report-only]
 """
 import argparse
+import hashlib
 import json
+import math
 import statistics
 import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache, partial
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -32,24 +43,32 @@ sys.path.insert(0, str(REPO))
 import mmkd  # noqa: E402,F401
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
+from scipy import stats  # noqa: E402
 
 from mmkd.utils.cli import fail  # noqa: E402
 from tools.publish_model import publish  # noqa: E402
 
 RUNS_DIR = REPO / 'work_dirs' / 'benchmark' / 'runs'
+RESULTS_DIR = REPO / 'benchmarks' / 'results'
 METRICS = ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75', 'bbox_mAP_s', 'bbox_mAP_m', 'bbox_mAP_l')
 TEACHER, BASELINE = 'teacher', 'baseline'
+TEACHER_SEED = 0
+CONFIDENCE = 0.95
 
 
 @dataclass(frozen=True)
 class TrainedModel:
-    """A model another run needs: trained once and published as ``teacher.pth``."""
+    """A model another run needs: trained once and published as ``teacher.pth`` in ``published_dir``."""
     config: str
-    work_dir: str
+    published_dir: str
+
+    @property
+    def name(self) -> str:
+        return Path(self.config).stem
 
     @property
     def published(self) -> Path:
-        return REPO / self.work_dir / 'teacher.pth'
+        return REPO / self.published_dir / 'teacher.pth'
 
 
 @dataclass(frozen=True)
@@ -102,13 +121,18 @@ SETS: Dict[str, Tuple[Dict[str, Sequence[str]], Sequence[int]]] = {
 
 @dataclass
 class Run:
+    """One training run; its fields (less ``work_dir``'s checkpoints) are the committed record."""
     dataset: str
     method: str
     seed: int
     config: str
     work_dir: str
+    config_hash: str = ''
+    git_commit: str = ''
     train_seconds: float = 0.0
     metrics: Dict[str, float] = field(default_factory=dict)
+    # training points MMEngine logged: 'step' and the loss keys of each
+    losses: List[Dict[str, float]] = field(default_factory=list)
 
     @property
     def path(self) -> Path:
@@ -120,12 +144,39 @@ class Run:
         return self.path / f'epoch_{epochs}.pth'
 
     @property
-    def result_file(self) -> Path:
-        return self.path / 'result.json'
+    def name(self) -> str:
+        return f'{self.dataset}/{self.method}/seed{self.seed}'
 
 
 def log(message: str) -> None:
     print(f'[benchmark] {message}', flush=True)
+
+
+def config_hash(config: str, depends_on: Sequence[str] = ()) -> str:
+    """12 hex digits of the resolved config (bases and all), and of the hashes of runs it reads."""
+    resolved = json.dumps(Config.fromfile(str(REPO / config)).to_dict(), sort_keys=True, default=repr)
+    return hashlib.sha1('\n'.join([resolved, *depends_on]).encode()).hexdigest()[:12]
+
+
+@lru_cache(maxsize=None)
+def git_commit() -> str:
+    """HEAD's commit, with ``-dirty`` when tracked files other than the records differ from it."""
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(['git', *args], cwd=REPO, capture_output=True, text=True)
+
+    head = git('rev-parse', 'HEAD')
+    if head.returncode:
+        return 'unknown (not a git checkout)'
+    dirty = git('diff', '--quiet', 'HEAD', '--', '.', f':(exclude){RESULTS_DIR.relative_to(REPO)}').returncode
+    return head.stdout.strip() + ('-dirty' if dirty else '')
+
+
+def record_file(results_dir: Path, dataset: str, method: str, seed: int) -> Path:
+    return results_dir / dataset / method / f'seed{seed}.json'
+
+
+def read_record(path: Path) -> Run:
+    return Run(**json.loads(path.read_text()))
 
 
 def train(run: Run) -> None:
@@ -138,12 +189,12 @@ def train(run: Run) -> None:
         command.append('--resume')
     run.path.mkdir(parents=True, exist_ok=True)
     train_log = run.path / 'train.log'
-    log(f'{run.dataset}/{run.method}/seed{run.seed}: training, log in {train_log.relative_to(REPO)}')
+    log(f'{run.name}: training, log in {train_log.relative_to(REPO)}')
     start = time.time()
     with open(train_log, 'a') as stream:
         returncode = subprocess.run(command, cwd=REPO, stdout=stream, stderr=subprocess.STDOUT).returncode
     if returncode:
-        fail(f'{run.dataset}/{run.method}/seed{run.seed} failed to train; see {train_log}')
+        fail(f'{run.name} failed to train; see {train_log}')
     run.train_seconds += time.time() - start
 
 
@@ -157,49 +208,146 @@ def evaluate(run: Run) -> Dict[str, float]:
     return {key: float(metrics[f'coco/{key}']) for key in METRICS}
 
 
-def complete(run: Run) -> Run:
-    """Train and evaluate ``run``, or read its stored result."""
-    if run.result_file.is_file():
-        return Run(**json.loads(run.result_file.read_text()))
+def training_losses(run: Run) -> List[Dict[str, float]]:
+    """Training points MMEngine's LocalVisBackend wrote, over all (resumed) sessions: step and losses."""
+    points = []
+    for scalars in sorted(run.path.glob('2*/vis_data/scalars.json')):
+        for record in map(json.loads, scalars.read_text().splitlines()):
+            if 'loss' in record:
+                points.append({key: value for key, value in record.items() if key == 'step' or 'loss' in key})
+    return points
+
+
+def complete(run: Run, results_dir: Path, before_training: Callable[[], None] = lambda: None) -> Run:
+    """Train and evaluate ``run`` and write its record, or read the record of the same config.
+
+    ``before_training`` runs first when ``run`` needs training (it publishes the teachers).
+    """
+    record = record_file(results_dir, run.dataset, run.method, run.seed)
+    if record.is_file():
+        stored = read_record(record)
+        if stored.config_hash == run.config_hash:
+            return stored
+        log(f'{run.name}: the record is of config {stored.config_hash}, now {run.config_hash}; training anew')
+    before_training()
     train(run)
     run.metrics = evaluate(run)
-    run.result_file.write_text(json.dumps(asdict(run), indent=2))
-    log(f'{run.dataset}/{run.method}/seed{run.seed}: bbox_mAP {run.metrics["bbox_mAP"]:.4f}')
+    run.losses = training_losses(run)
+    run.git_commit = git_commit()
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(asdict(run), indent=1))
+    log(f'{run.name}: bbox_mAP {run.metrics["bbox_mAP"]:.4f}, record {record}')
     return run
 
 
-def prepare_teacher(dataset: str, teacher: TrainedModel) -> Run:
-    """Train (seed 0), evaluate and publish a teacher where the distill configs read it."""
-    run = complete(Run(dataset, TEACHER, 0, teacher.config, teacher.work_dir))
-    if not teacher.published.is_file() or teacher.published.stat().st_mtime < run.final_checkpoint.stat().st_mtime:
-        publish(run.final_checkpoint, teacher.published)
-    return run
+def new_run(dataset: str, method: str, seed: int, config: str, depends_on: Sequence[str] = ()) -> Run:
+    """A run whose checkpoints live under its config hash: a changed config trains anew."""
+    digest = config_hash(config, depends_on)
+    work_dir = RUNS_DIR.relative_to(REPO) / dataset / method / digest / f'seed{seed}'
+    return Run(dataset, method, seed, config, str(work_dir), config_hash=digest)
 
 
-def student_run(dataset: Dataset, method: str, seed: int) -> Run:
-    config = dataset.student_config if method == BASELINE else dataset.method_configs[method]
-    return Run(dataset.name, method, seed, config, str(RUNS_DIR.relative_to(REPO) / dataset.name / method / f'seed{seed}'))
+def publish_teachers(teachers: Sequence[Tuple[Run, TrainedModel]]) -> None:
+    """Put each teacher where the distillation configs read it.
+
+    A teacher known only by its committed record (a fresh checkout) is trained
+    first, in its config-hash work_dir.
+    """
+    for run, model in teachers:
+        train(run)  # nothing to do when its final checkpoint exists
+        model.published.parent.mkdir(parents=True, exist_ok=True)
+        publish(run.final_checkpoint, model.published)
 
 
-def run_dataset(dataset: Dataset, methods: Sequence[str], seeds: Sequence[int]) -> List[Run]:
-    runs = [prepare_teacher(dataset.name, dataset.teacher)]
-    for extra in sorted({model for method in methods for model in dataset.extra_teachers.get(method, ())},
-                        key=lambda model: model.config):
-        prepare_teacher(dataset.name, extra)
+def method_config(dataset: Dataset, method: str) -> str:
+    return dataset.student_config if method == BASELINE else dataset.method_configs[method]
+
+
+def run_dataset(dataset: Dataset, methods: Sequence[str], seeds: Sequence[int], results_dir: Path) -> List[Run]:
+    """The teacher's run, then the baseline's and each method's for every seed."""
+    extras = {model for method in methods for model in dataset.extra_teachers.get(method, ())}
+    models = [dataset.teacher] + sorted(extras, key=lambda model: model.config)
+    teachers = {model: complete(new_run(dataset.name, TEACHER if model == dataset.teacher else model.name,
+                                        TEACHER_SEED, model.config), results_dir) for model in models}
+    runs = [teachers[dataset.teacher]]
     for method in (BASELINE, *methods):
-        runs += [complete(student_run(dataset, method, seed)) for seed in seeds]
+        needed = [] if method == BASELINE else [dataset.teacher, *dataset.extra_teachers.get(method, ())]
+        prepare = partial(publish_teachers, [(teachers[model], model) for model in needed])
+        depends_on = [teachers[model].config_hash for model in needed]
+        runs += [complete(new_run(dataset.name, method, seed, method_config(dataset, method), depends_on),
+                          results_dir, prepare) for seed in seeds]
     return runs
 
 
+def stored_runs(dataset: str, methods: Sequence[str], seeds: Sequence[int], results_dir: Path) -> List[Run]:
+    """The records of the teacher and of every (method, seed), for ``--report-only``."""
+    wanted = [(TEACHER, TEACHER_SEED)] + [(method, seed) for method in (BASELINE, *methods) for seed in seeds]
+    files = [record_file(results_dir, dataset, method, seed) for method, seed in wanted]
+    missing = [str(path) for path in files if not path.is_file()]
+    if missing:
+        fail(f'--report-only: no record {", ".join(missing)}; run the benchmark without --report-only first')
+    return [read_record(path) for path in files]
+
+
 # ---------------------------------------------------------------- reporting
+
+@dataclass(frozen=True)
+class Interval:
+    """Mean of some values and the half width of its t confidence interval (NaN for one value)."""
+    mean: float
+    half_width: float
+    count: int
+
+    @property
+    def low(self) -> float:
+        return self.mean - self.half_width
+
+    @property
+    def high(self) -> float:
+        return self.mean + self.half_width
+
+    @property
+    def excludes_zero(self) -> bool:
+        return self.count > 1 and (self.low > 0 or self.high < 0)
+
+    def format(self, digits: int = 4, sign: str = '') -> str:
+        mean = f'{self.mean:{sign}.{digits}f}'
+        return mean if self.count < 2 else f'{mean} ± {self.half_width:.{digits}f}'
+
+
+def t_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> Interval:
+    """``mean ± t(1 - (1 - confidence) / 2, n - 1) * s / sqrt(n)``, ``s`` the sample standard deviation."""
+    count = len(values)
+    mean = statistics.fmean(values)
+    if count < 2:
+        return Interval(mean, math.nan, count)
+    quantile = float(stats.t.ppf(0.5 + confidence / 2, count - 1))
+    return Interval(mean, quantile * statistics.stdev(values) / math.sqrt(count), count)
+
+
+def paired_gains(method: Sequence[Run], baseline: Sequence[Run]) -> Dict[int, float]:
+    """``{seed: method mAP - baseline mAP}``; both must have run exactly the same seeds."""
+    by_seed = {name: {} for name in ('method', 'baseline')}
+    for name, runs in (('method', method), ('baseline', baseline)):
+        for run in runs:
+            if run.seed in by_seed[name]:
+                raise ValueError(f'{run.method} has two runs of seed {run.seed}')
+            by_seed[name][run.seed] = run.metrics['bbox_mAP']
+    if by_seed['method'].keys() != by_seed['baseline'].keys():
+        raise ValueError(f'{method[0].method}: seeds {sorted(by_seed["method"])} but the baseline has '
+                         f'{sorted(by_seed["baseline"])}; each seed needs a baseline run and a method run '
+                         'to pair (run the missing ones)')
+    return {seed: value - by_seed['baseline'][seed] for seed, value in sorted(by_seed['method'].items())}
+
 
 @dataclass
 class Summary:
     method: str
     seeds: List[int]
     mean: Dict[str, float]
-    spread: float  # max - min of bbox_mAP over seeds
+    mAP_interval: Interval
     train_seconds: float  # mean per seed
+    gain: Optional[Interval] = None  # paired gain over the baseline (distilled methods)
 
     @property
     def mAP(self) -> float:
@@ -207,83 +355,98 @@ class Summary:
 
 
 def summarise(runs: List[Run]) -> List[Summary]:
+    """Per method in order of appearance: means, mAP interval and the paired gain over the baseline."""
     by_method: Dict[str, List[Run]] = {}
     for run in runs:
         by_method.setdefault(run.method, []).append(run)
     summaries = []
     for method, group in by_method.items():
-        values = [run.metrics['bbox_mAP'] for run in group]
+        gain = None
+        if method not in (TEACHER, BASELINE):
+            gain = t_interval(list(paired_gains(group, by_method[BASELINE]).values()))
         summaries.append(Summary(
             method, [run.seed for run in group],
             {key: statistics.fmean(run.metrics[key] for run in group) for key in METRICS},
-            max(values) - min(values), statistics.fmean(run.train_seconds for run in group)))
+            t_interval([run.metrics['bbox_mAP'] for run in group]),
+            statistics.fmean(run.train_seconds for run in group), gain))
     return summaries
 
 
 def verdict(summary: Summary, baseline: Summary, teacher: Summary) -> Tuple[str, str, str]:
-    """(gain, share of the gap closed, whether the gain exceeds both seed spreads)."""
-    if summary.method in (TEACHER, BASELINE):
+    """(paired gain ± CI, share of the gap closed [CI], whether the interval excludes 0)."""
+    if summary.gain is None:
         return '', '', ''
-    gain = summary.mAP - baseline.mAP
+    gain = summary.gain
     gap = teacher.mAP - baseline.mAP
-    closed = f'{gain / gap:.0%}' if gap > 0 else 'n/a (teacher not above baseline)'
-    if len(summary.seeds) < 2:
-        significant = 'one seed: unknown'
+    if gap <= 0:
+        closed = 'n/a (teacher not above baseline)'
+    elif gain.count < 2:
+        closed = f'{gain.mean / gap:.0%}'
     else:
-        significant = 'yes' if gain > max(summary.spread, baseline.spread) else 'no'
-    return f'{gain:+.4f}', closed, significant
+        closed = f'{gain.mean / gap:.0%} [{gain.low / gap:.0%}, {gain.high / gap:.0%}]'
+    established = 'n/a (one seed)' if gain.count < 2 else ('yes' if gain.excludes_zero else 'no')
+    return gain.format(sign='+'), closed, established
 
 
 def markdown_table(dataset: Dataset, summaries: List[Summary]) -> str:
     named = {summary.method: summary for summary in summaries}
     baseline, teacher = named[BASELINE], named[TEACHER]
     lines = [f'### {dataset.description}', '',
-             '| model | seeds | mAP | spread | AP50 | AP75 | APs | APm | APl | gain | gap closed '
-             '| gain > spread | train s |',
-             '|---|---|---|---|---|---|---|---|---|---|---|---|---|']
+             '| model | seeds | mAP ± 95% CI | AP50 | AP75 | APs | APm | APl | paired gain ± 95% CI '
+             '| gap closed [95% CI] | established | train s |',
+             '|---|---|---|---|---|---|---|---|---|---|---|---|']
     for summary in summaries:
         mean = summary.mean
-        cells = [summary.method, ','.join(map(str, summary.seeds)), f'{summary.mAP:.4f}', f'{summary.spread:.4f}',
+        cells = [summary.method, ','.join(map(str, summary.seeds)), summary.mAP_interval.format(),
                  *(f'{mean[key]:.3f}' for key in METRICS[1:]), *verdict(summary, baseline, teacher),
                  f'{summary.train_seconds:.0f}']
         lines.append('| ' + ' | '.join(cells) + ' |')
+    lines += ['', f'± is the half width of the {CONFIDENCE:.0%} t interval over seeds. The gain is paired: '
+              'method mAP minus baseline mAP of the same seed, averaged over seeds; it is established when '
+              'its interval excludes 0. Gap closed: gain / (teacher mAP - baseline mAP), teacher one run.']
     return '\n'.join(lines)
 
 
 def plot_map(dataset: Dataset, runs: List[Run], summaries: List[Summary], out: Path) -> Path:
+    """Left: mAP per method (seeds as dots, baseline band, teacher line); right: paired gains with 95% CI."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
     named = {summary.method: summary for summary in summaries}
-    methods = [summary.method for summary in summaries if summary.method not in (TEACHER, BASELINE)]
-    figure, axes = plt.subplots(figsize=(1.2 * len(methods) + 3, 4))
-    positions = range(len(methods))
-    axes.bar(positions, [named[method].mAP for method in methods], color='tab:blue', alpha=0.6, label='distilled (mean)')
+    methods = [summary.method for summary in summaries if summary.gain is not None]
+    positions = list(range(len(methods)))
+    figure, (map_axes, gain_axes) = plt.subplots(1, 2, figsize=(2.4 * len(methods) + 5, 4))
+    map_axes.bar(positions, [named[method].mAP for method in methods], color='tab:blue', alpha=0.6,
+                 label='distilled (mean)')
     for position, method in zip(positions, methods):
         values = [run.metrics['bbox_mAP'] for run in runs if run.method == method]
-        axes.scatter([position] * len(values), values, color='black', s=12, zorder=3)
+        map_axes.scatter([position] * len(values), values, color='black', s=12, zorder=3)
     baseline_values = [run.metrics['bbox_mAP'] for run in runs if run.method == BASELINE]
-    axes.axhspan(min(baseline_values), max(baseline_values), color='tab:orange', alpha=0.2)
-    axes.axhline(named[BASELINE].mAP, color='tab:orange', label='baseline student (mean, band = seed range)')
-    axes.axhline(named[TEACHER].mAP, color='tab:green', linestyle='--', label='teacher')
-    axes.set_xticks(list(positions), methods, rotation=30, ha='right')
-    axes.set_ylabel('COCO bbox mAP (val)')
-    axes.set_title(dataset.description)
-    axes.legend(fontsize=7, loc='lower right')
+    map_axes.axhspan(min(baseline_values), max(baseline_values), color='tab:orange', alpha=0.2)
+    map_axes.axhline(named[BASELINE].mAP, color='tab:orange', label='baseline student (mean, band = seed range)')
+    map_axes.axhline(named[TEACHER].mAP, color='tab:green', linestyle='--', label='teacher')
+    map_axes.set_ylabel('COCO bbox mAP (val)')
+    map_axes.legend(fontsize=7, loc='lower right')
+    baseline = [run for run in runs if run.method == BASELINE]
+    for position, method in zip(positions, methods):
+        gains = paired_gains([run for run in runs if run.method == method], baseline)
+        gain = named[method].gain
+        gain_axes.errorbar([position], [gain.mean], yerr=[0.0 if gain.count < 2 else gain.half_width],
+                           fmt='o', color='tab:blue', capsize=4)
+        gain_axes.scatter([position] * len(gains), list(gains.values()), color='black', s=10, zorder=3)
+    gain_axes.axhline(0.0, color='gray', linewidth=1)
+    gain_axes.set_ylabel(f'paired mAP gain (mean, {CONFIDENCE:.0%} CI)')
+    gain_axes.set_title('method - baseline of the same seed (dots: seeds)', fontsize=8)
+    for axes in (map_axes, gain_axes):
+        axes.set_xticks(positions, methods, rotation=30, ha='right')
+        axes.set_xlim(-0.6, len(methods) - 0.4)
+    figure.suptitle(dataset.description, fontsize=9)
     figure.tight_layout()
     path = out / f'map_{dataset.name}.png'
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
-
-
-def training_scalars(run: Run) -> List[dict]:
-    """Training-iteration scalars MMEngine's LocalVisBackend wrote, over all (resumed) sessions."""
-    records = []
-    for scalars in sorted(run.path.glob('2*/vis_data/scalars.json')):
-        records += [record for record in map(json.loads, scalars.read_text().splitlines()) if 'loss' in record]
-    return records
 
 
 def moving_average(values: List[float], window: int = 5) -> List[float]:
@@ -299,12 +462,11 @@ def plot_losses(dataset: Dataset, runs: List[Run], out: Path) -> Path:
     for run in runs:
         if run.method != TEACHER:
             first_seed.setdefault(run.method, run)
-    baseline_keys = {key for record in training_scalars(first_seed[BASELINE]) for key in record
-                     if key.startswith('loss_')}
+    baseline_keys = {key for record in first_seed[BASELINE].losses for key in record if key.startswith('loss_')}
     figure, (detection_axes, distill_axes) = plt.subplots(1, 2, figsize=(11, 4))
     for index, (method, run) in enumerate(first_seed.items()):
         color = f'C{index}'  # one colour per method in both panels
-        records = training_scalars(run)
+        records = run.losses
         steps = [record['step'] for record in records]
         detection = [sum(record.get(key, 0.0) for key in baseline_keys) for record in records]
         detection_axes.plot(steps, moving_average(detection), label=method, color=color)
@@ -355,6 +517,10 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument('--seeds', nargs='+', type=int, help='override the set\'s seeds')
     parser.add_argument('--out', type=Path, default=REPO / 'work_dirs' / 'benchmark',
                         help='where results.json, results.md and the plots go')
+    parser.add_argument('--results', type=Path, default=RESULTS_DIR,
+                        help='the per-run records (<dataset>/<method>/seed<k>.json), meant to be committed')
+    parser.add_argument('--report-only', action='store_true',
+                        help='train nothing: rebuild the tables and plots from the records in --results')
     return parser.parse_args(argv)
 
 
@@ -372,16 +538,28 @@ def plan(args: argparse.Namespace) -> Tuple[Dict[str, Sequence[str]], Sequence[i
     return methods_by_dataset, args.seeds or seeds
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
-    args = parse_args(argv)
-    methods_by_dataset, seeds = plan(args)
-    for name in methods_by_dataset:
+def check_data(datasets: Sequence[str]) -> None:
+    for name in datasets:
         root = Config.fromfile(str(REPO / DATASETS[name].student_config)).val_dataloader.dataset.data_root
         if not (REPO / root).is_dir():
             fail(f'dataset {name}: {root} is missing; run `make data` first')
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = parse_args(argv)
+    methods_by_dataset, seeds = plan(args)
+    if args.report_only:
+        results = {name: stored_runs(name, methods, seeds, args.results)
+                   for name, methods in methods_by_dataset.items()}
+    else:
+        check_data(list(methods_by_dataset))
+        results = {name: run_dataset(DATASETS[name], methods, seeds, args.results)
+                   for name, methods in methods_by_dataset.items()}
     command = 'python tools/benchmark.py ' + ' '.join(sys.argv[1:] if argv is None else argv)
-    results = {name: run_dataset(DATASETS[name], methods, seeds) for name, methods in methods_by_dataset.items()}
-    text = report(results, args.out, command.strip())
+    try:
+        text = report(results, args.out, command.strip())
+    except ValueError as error:  # unpaired seeds among the records
+        fail(str(error))
     print('\n' + text)
     log(f'wrote {args.out / "results.json"}, {args.out / "results.md"} and the plots')
 

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
 from mmkd.context import DistillContext
+from mmkd.engine.balance import LossBalance
 from mmkd.engine.distiller import Distiller, all_finite, trainable_parameters
 from mmkd.engine.evaluation import evaluate_detector
 from mmkd.engine.optimizer import add_module_to_optimizer
@@ -46,6 +47,10 @@ class DistillationHook(Hook):
             :class:`mmkd.engine.DistillEntry`.
         schedule: keyword arguments of :class:`LossWeightSchedule`
             (``warmup_iters``, ``stop_epoch``, ``stop_iter``).
+        balance: ``dict(target_ratio=r, iters=N)``: measure every term against
+            the student's detection loss over the first ``N`` iterations (terms
+            weighted zero meanwhile), then scale each to ``r`` times it. See
+            :class:`mmkd.engine.balance.LossBalance`.
         evaluate_teacher: evaluate the teacher once on the val set before
             training and log its metrics.
         probe_input_size: ``(H, W)`` of the zero batch that reveals feature
@@ -56,11 +61,12 @@ class DistillationHook(Hook):
     priority = 'NORMAL'
 
     def __init__(self, teacher: dict, distill: Sequence[dict], schedule: Optional[dict] = None,
-                 evaluate_teacher: bool = False, probe_input_size: Tuple[int, int] = (256, 256),
+                 balance: Optional[dict] = None, evaluate_teacher: bool = False, probe_input_size: Tuple[int, int] = (256, 256),
                  check_finite: bool = True, find_unused_parameters: bool = False) -> None:
         self.teacher_cfg = self._checked_teacher_cfg(teacher)
         self.distiller = Distiller(distill)
         self.schedule = LossWeightSchedule(**(schedule or {}))
+        self.balance = LossBalance(**balance) if balance else None
         self.evaluate_teacher = evaluate_teacher
         self.probe_input_size = tuple(probe_input_size)
         self.check_finite = check_finite
@@ -239,7 +245,7 @@ class DistillationHook(Hook):
         self._distilling = False
         self.student_recorder.active = False
         inputs, data_samples, _ = _forward_arguments(args, kwargs)
-        losses = self.compute_losses(module, inputs, data_samples)
+        losses = self.compute_losses(module, inputs, data_samples, output)
         collisions = sorted(set(losses) & set(output))
         if collisions:
             raise KeyError(f'distillation loss keys {collisions} collide with the student\'s own losses; '
@@ -247,10 +253,16 @@ class DistillationHook(Hook):
         output.update(losses)
         return output
 
-    def compute_losses(self, student: nn.Module, inputs: Tensor, data_samples: list) -> Dict[str, Tensor]:
-        """Every entry's weighted loss, times the schedule's factor, checked finite."""
+    def compute_losses(self, student: nn.Module, inputs: Tensor, data_samples: list,
+                       student_losses: Dict[str, Any]) -> Dict[str, Tensor]:
+        """Every entry's weighted (and balanced) loss, times the schedule's factor, checked finite.
+
+        ``student_losses`` is the student's own loss dict of this forward.
+        """
         losses = self.distillation_losses(student, inputs, data_samples)
         self.student_recorder.clear()
+        if self.balance is not None:
+            losses = self.balance(losses, student.parse_losses(student_losses)[0])
         factor = self.schedule.factor(self._runner.iter, self._runner.epoch)
         losses = {key: value * factor for key, value in losses.items()}
         if self.check_finite and not all_finite(losses):
@@ -296,10 +308,15 @@ class DistillationHook(Hook):
 
     def checkpoint_state(self) -> Dict[str, Any]:
         """What ``checkpoint['mmkd']`` holds; schemes add their own state."""
-        return dict(distiller=weights_to_cpu(self.distiller.state_dict()), teacher=dict(self.teacher_cfg))
+        state = dict(distiller=weights_to_cpu(self.distiller.state_dict()), teacher=dict(self.teacher_cfg))
+        if self.balance is not None:
+            state['balance'] = self.balance.state_dict()
+        return state
 
     def load_checkpoint_state(self, state: Dict[str, Any]) -> None:
         self.distiller.load_state_dict(state['distiller'])
+        if self.balance is not None and 'balance' in state:
+            self.balance.load_state_dict(state['balance'])
 
 
 def is_training_run(runner) -> bool:

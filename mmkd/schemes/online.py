@@ -149,9 +149,10 @@ class OnlineDistillationHook(DistillationHook):
             losses.update(self._peer_distiller_call(ctx))
         return losses
 
-    def compute_losses(self, student: nn.Module, inputs: Tensor, data_samples: list) -> Dict[str, Tensor]:
+    def compute_losses(self, student: nn.Module, inputs: Tensor, data_samples: list,
+                       student_losses: Dict[str, Any]) -> Dict[str, Tensor]:
         """Both directions' distillation losses plus the peer's own detection losses."""
-        losses = super().compute_losses(student, inputs, data_samples)
+        losses = super().compute_losses(student, inputs, data_samples, student_losses)
         peer_losses, self._peer_step = self._peer_step[0], None
         detection = {_peer_key(key): _scaled(value, self.peer_loss_weight) if 'loss' in key else value
                      for key, value in peer_losses.items()}
