@@ -82,6 +82,7 @@ class Distiller(nn.Module):
         if not isinstance(loss, DistillLoss):
             raise TypeError(f'{entry.config_key}.loss type "{cfg["type"]}" is not an mmkd distillation loss '
                             '(a subclass of mmkd.losses.DistillLoss)')
+        loss.bind(entry.student, entry.teacher, entry.config_key)
         return loss
 
     def record_paths(self, side: str) -> List[str]:
