@@ -30,17 +30,17 @@ class RoIKDLoss(DistillLoss):
 
     .. math::
         \mathcal{L} = \lambda \Big(
-            \frac{\lambda_{cls}}{R} \sum_r T^2 \sum_{c=0}^{K} w_c\, p^T_{rc}
-                \big(\log p^T_{rc} - \log p^S_{rc}\big)
+            -\frac{\lambda_{cls}}{R} \sum_r T^2 \sum_{c=0}^{K} w_c\, p^T_{rc} \log p^S_{rc}
           + \frac{\lambda_{reg}}{R} \sum_{r \in P} e^S_r\,
                 [\, e^S_r + m > e^T_r \,] \Big),
         \quad e_r = \lVert \delta_r - y_r \rVert_2^2
 
-    The first term is the paper's class-weighted soft cross-entropy
-    ``-sum_c w_c p^T log p^S`` minus its constant teacher-entropy part (same
-    gradient, zero when the student matches), with ``w_c = 1`` for objects and
-    ``w_bg`` for background; ``T^2`` keeps the gradient scale independent of
-    ``T`` (Hinton et al., 2015). The second is the paper's teacher-bounded
+    The first term is the paper's class-weighted soft cross-entropy, with
+    ``w_c = 1`` for objects and ``w_bg`` for background (the weights move its
+    minimum from ``p^S = p^T`` toward ``p^S ~ w p^T``: more background mass);
+    it equals the weighted teacher entropy, not zero, when the student
+    matches. ``T^2`` keeps the gradient scale independent of ``T`` (Hinton et
+    al., 2015). The second is the paper's teacher-bounded
     regression loss: ``P`` are the RoIs whose IoU with a GT box of their
     image is at least ``pos_iou_thr``, ``y_r`` the box head's regression
     target to that box (its own ``bbox_coder``), ``delta_r`` the predicted
@@ -98,12 +98,12 @@ class RoIKDLoss(DistillLoss):
         return self.loss_weight * (self.cls_weight * cls + self.reg_weight * reg)
 
     def _soft_loss(self, student: Tensor, teacher: Tensor) -> Tensor:
-        """``(R,)`` class-weighted ``T^2 KL(p^T || p^S)``."""
+        """``(R,)`` class-weighted soft cross-entropy ``-T^2 sum_c w_c p^T_c log p^S_c``."""
         weights = student.new_ones(student.shape[-1])
         weights[-1] = self.background_weight
-        teacher_log = F.log_softmax(teacher / self.temperature, -1)
+        teacher_probs = F.softmax(teacher / self.temperature, -1)
         student_log = F.log_softmax(student / self.temperature, -1)
-        return (weights * teacher_log.exp() * (teacher_log - student_log)).sum(-1) * self.temperature**2
+        return -(weights * teacher_probs * student_log).sum(-1) * self.temperature**2
 
     def _bounded_loss(self, rois: Tensor, ctx: DistillContext, student: Tensor, teacher: Tensor,
                       student_head: nn.Module, teacher_head: nn.Module) -> Tensor:
