@@ -59,7 +59,7 @@ def student_config(base: str, work_dir: Path, data_root: str, ann_file: str, hoo
                     custom_imports=dict(imports=['mmkd'], allow_failed_imports=False))
     for key, value in replaced.items():
         cfg[key] = value
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=100)
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=100, save_last=False)
     return cfg
 
 
@@ -91,7 +91,8 @@ def logged(runner, key: str) -> torch.Tensor:
 
 
 def test_faster_rcnn_feature_and_response_kd(tmp_path, synth_root):
-    hook = dict(type='mmkd.DistillationHook', teacher=untrained_teacher(FASTER_RCNN, tmp_path), distill=[
+    hook = dict(type='mmkd.DistillationHook', teacher=untrained_teacher(FASTER_RCNN, tmp_path),
+                probe_input_size=(96, 96), distill=[
         dict(name='neck_mse', student='neck', teacher='neck', loss=dict(type='mmkd.FeatureMSELoss')),
         dict(name='roi_feat', student='roi_head.bbox_roi_extractor', teacher='roi_head.bbox_roi_extractor',
              loss=dict(type='mmkd.FeatureMSELoss')),
@@ -110,7 +111,8 @@ def test_faster_rcnn_feature_and_response_kd(tmp_path, synth_root):
 
 
 def test_mask_rcnn_feature_kd(tmp_path, synth_root, box_masks):
-    hook = dict(type='mmkd.DistillationHook', teacher=untrained_teacher(MASK_RCNN, tmp_path), distill=[
+    hook = dict(type='mmkd.DistillationHook', teacher=untrained_teacher(MASK_RCNN, tmp_path),
+                probe_input_size=(96, 96), distill=[
         dict(name='fpn_mse', student='neck', teacher='neck', loss=dict(type='mmkd.FeatureMSELoss')),
         dict(name='mask_feat', student='roi_head.mask_roi_extractor', teacher='roi_head.mask_roi_extractor',
              loss=dict(type='mmkd.FeatureMSELoss')),
@@ -134,6 +136,7 @@ def test_teacher_runs_on_the_students_rois(tmp_path):
     torch.save({'state_dict': student.state_dict(), 'meta': {}}, tmp_path / 'same.pth')
     hook = attach_hook(dict(type='mmkd.DistillationHook',
                             teacher=dict(config=str(tmp_path / 'same.py'), checkpoint=str(tmp_path / 'same.pth')),
+                            probe_input_size=(96, 96),
                             distill=[dict(name='roi_feat', student='roi_head.bbox_roi_extractor',
                                           teacher='roi_head.bbox_roi_extractor',
                                           loss=dict(type='mmkd.FeatureMSELoss')),
