@@ -50,7 +50,8 @@ def test_config_distils_on_a_random_batch(config, random_teacher_checkpoints, mo
     hook = attach_hook(hook_cfg, student, build_optim_wrapper(student, OPTIM), OPTIM)
     # pixels in [0, 1]: a random network with BN in eval mode (the frozen teacher) blows raw
     # 0-255 pixels up to infinite decoded boxes; trained BN statistics keep them in range
-    inputs, samples = random_detection_batch(2, 128, student.bbox_head.num_classes, boxes_per_image=4,
+    head = student.roi_head.bbox_head if hasattr(student, 'roi_head') else student.bbox_head
+    inputs, samples = random_detection_batch(2, 128, head.num_classes, boxes_per_image=4,
                                              pixel_max=1.0)
 
     losses = student(inputs, samples, mode='loss')

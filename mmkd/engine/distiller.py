@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from mmkd.context import DistillContext, exact_strides
 from mmkd.losses.base import DistillLoss
 from mmkd.recorders import RecordKey, parse_record_key
+from mmkd.recorders.roi_branches import roi_branch
 from mmkd.registry import MODELS
 
 AdapterCfg = Union[str, dict, None]
@@ -107,6 +108,7 @@ class Distiller(nn.Module):
         if not isinstance(loss, DistillLoss):
             raise TypeError(f'{entry.config_key}.loss type "{cfg["type"]}" is not an mmkd distillation loss '
                             '(a subclass of mmkd.losses.DistillLoss)')
+        loss.bind(entry.student, entry.teacher, entry.config_key)
         return loss
 
     def record_paths(self, side: str) -> List[str]:
@@ -127,7 +129,8 @@ class Distiller(nn.Module):
                 adapter = self._adapter_for(entry, as_levels(student), as_levels(teacher), input_size)
                 if adapter is not None:
                     self.adapters[entry.name] = adapter
-                self.level_strides[entry.name] = self._probe_strides(entry, teacher, input_size)
+                if roi_branch(entry.teacher.path) is None:  # RoI features have no stride
+                    self.level_strides[entry.name] = self._probe_strides(entry, teacher, input_size)
                 self._build_loss_parts(entry, [level.shape[1] for level in as_levels(teacher)])
                 summary.append(f'{entry.name}: student {entry.student} {_shapes(student)} -> teacher '
                                f'{entry.teacher} {_shapes(teacher)}, adapter: {_describe(adapter)}, '

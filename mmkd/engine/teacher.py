@@ -1,11 +1,13 @@
 """Build, load and freeze a teacher detector; feed it the student's batch."""
 import os.path as osp
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Dict, Iterable, Optional, Sequence
 
 import torch
 from mmengine.config import Config
 from mmengine.runner.checkpoint import _load_checkpoint
 from torch import Tensor, nn
+
+from mmkd.engine.two_stage import run_roi_branches
 
 
 def load_detector_config(path: str, config_key: str) -> Config:
@@ -77,21 +79,35 @@ def build_frozen_detector(config_path: str, checkpoint: Optional[str], config_ke
 
 
 def run_detector(model: nn.Module, inputs: Tensor, record_paths: Iterable[str],
-                 data_samples: Optional[Sequence[Any]] = None) -> None:
+                 data_samples: Optional[Sequence[Any]] = None,
+                 student_records: Optional[Dict[str, Any]] = None) -> None:
     """Run only as much of ``model`` as the recorded modules need.
 
-    Modules are called (not their ``forward``) so that forward hooks fire;
-    mmdet's own ``_forward`` calls ``bbox_head.forward`` directly.
+    Backbone and neck paths stop after the features; dense heads (a
+    single-stage ``bbox_head``, a two-stage ``rpn_head``) run on them. RoI
+    branches run on the student's RoIs from ``student_records`` (the teacher's
+    side; see :func:`run_roi_branches`), or, when ``student_records`` is
+    ``None`` (the student itself), through the detector's ``_forward`` with
+    its own proposals. Anything else runs ``_forward`` too. Modules are called
+    (not their ``forward``) so that forward hooks fire.
     """
+    from mmdet.models.dense_heads.base_dense_head import BaseDenseHead
     paths = list(record_paths)
-    if all(path.startswith('backbone') for path in paths):
+    tops = {path.split('.')[0] for path in paths}
+    if tops <= {'backbone'}:
         model.backbone(inputs)
-    elif all(path.startswith(('backbone', 'neck')) for path in paths):
-        model.extract_feat(inputs)
-    elif all(path.startswith(('backbone', 'neck', 'bbox_head')) for path in paths):
-        model.bbox_head(model.extract_feat(inputs))
-    else:
+        return
+    heads = tops - {'backbone', 'neck'}
+    dense = {top for top in heads if isinstance(getattr(model, top, None), BaseDenseHead)}
+    roi = heads & {'roi_head'}
+    if heads - dense - roi or (roi and student_records is None):
         model._forward(inputs, data_samples)
+        return
+    features = model.extract_feat(inputs)
+    for top in sorted(dense):
+        getattr(model, top)(features)
+    if roi:
+        run_roi_branches(model.roi_head, features, paths, student_records)
 
 
 class TeacherInputConverter:

@@ -18,6 +18,7 @@ from mmkd.engine.evaluation import evaluate_detector
 from mmkd.engine.optimizer import add_module_to_optimizer
 from mmkd.engine.schedule import LossWeightSchedule
 from mmkd.engine.teacher import TeacherInputConverter, build_frozen_detector, run_detector
+from mmkd.engine.two_stage import probe_batch
 from mmkd.recorders import ModuleRecorder
 from mmkd.recorders.callbacks import BoundModuleHook
 from mmkd.recorders.module_recorder import find_module
@@ -193,21 +194,34 @@ class DistillationHook(Hook):
 
     def _probe(self, student: nn.Module, device: torch.device) -> Tuple[Dict[str, Any], Dict[str, Any]]:
         """Student and teacher records of a zero batch, both in eval mode."""
-        probe = torch.zeros(2, 3, *self.probe_input_size, device=device)
+        probe, data_samples = probe_batch(2, self.probe_input_size, device)
         was_training = student.training
         student.eval()
         try:
             with torch.no_grad():
-                student_records = self._record(self.student_recorder, student, probe)
-                return student_records, self.teacher_records(probe, None, student_records)
+                student_records = self._probed('student', lambda: self._record(
+                    self.student_recorder, student, probe, data_samples))
+                return student_records, self._probed('teacher', lambda: self.teacher_records(
+                    probe, data_samples, student_records))
         finally:
             student.train(was_training)
 
+    def _probed(self, side: str, run: Callable[[], Dict[str, Any]]) -> Dict[str, Any]:
+        """``run()``, with a failure named by the entries that needed it."""
+        try:
+            return run()
+        except Exception as error:
+            entries = ', '.join(f'{entry.config_key} ({side}={getattr(entry, side)})'
+                                for entry in self.distiller.entries)
+            raise RuntimeError(f'mmkd: the {side} failed on the set-up probe batch of size '
+                               f'{self.probe_input_size} while recording {entries}: '
+                               f'{type(error).__name__}: {error}') from error
+
     @staticmethod
-    def _record(recorder: ModuleRecorder, model: nn.Module, inputs: Tensor,
-                data_samples: Optional[list] = None) -> Dict[str, Any]:
+    def _record(recorder: ModuleRecorder, model: nn.Module, inputs: Tensor, data_samples: Optional[list] = None,
+                student_records: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
         with recorder.capture() as records:
-            run_detector(model, inputs, recorder.modules, data_samples)
+            run_detector(model, inputs, recorder.modules, data_samples, student_records)
         return records
 
     def before_train(self, runner) -> None:
@@ -285,10 +299,11 @@ class DistillationHook(Hook):
                         student_records: Dict[str, Any]) -> Dict[str, Any]:
         """The teacher's records on ``inputs``: a forward without gradients.
 
-        ``data_samples`` is ``None`` for the zero batch that probes shapes.
+        RoI branches run on the student's RoIs, kept in ``student_records``.
         """
         with torch.no_grad():
-            return self._record(self.teacher_recorder, self.teacher, self.convert_inputs(inputs), data_samples)
+            return self._record(self.teacher_recorder, self.teacher, self.convert_inputs(inputs), data_samples,
+                                student_records)
 
     def _sync_context(self, module_call: Callable):
         """Skip DDP gradient sync of ``module_call`` while accumulating gradients."""

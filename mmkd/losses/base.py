@@ -4,6 +4,7 @@ from typing import Any, List, Optional, Sequence
 from torch import Tensor, nn
 
 from mmkd.context import DistillContext
+from mmkd.recorders import RecordKey
 
 
 class DistillLoss(nn.Module):
@@ -15,6 +16,10 @@ class DistillLoss(nn.Module):
     losses the raw head outputs. The returned value is already multiplied by
     ``loss_weight``.
 
+    ``student_path`` / ``teacher_path`` are the module paths of the entry the
+    loss serves (set by :meth:`bind`); response losses find the heads that
+    produced their inputs there.
+
     Subclasses list in ``required_records`` any further record keys they read
     from ``ctx`` (for example ``('bbox_head',)``); the hook records those on
     both models and runs the teacher far enough to produce them.
@@ -23,10 +28,17 @@ class DistillLoss(nn.Module):
     #: Whether a feature adapter may map the student onto the teacher's shape.
     #: Response losses set it to False: a class-count mismatch is an error.
     adapts_student: bool = True
+    student_path: str = 'bbox_head'
+    teacher_path: str = 'bbox_head'
 
     def __init__(self, loss_weight: float = 1.0) -> None:
         super().__init__()
         self.loss_weight = loss_weight
+
+    def bind(self, student: RecordKey, teacher: RecordKey, config_key: str) -> None:
+        """Called once by the :class:`~mmkd.engine.Distiller` with the entry's
+        record keys; subclasses that only fit some records check them here."""
+        self.student_path, self.teacher_path = student.path, teacher.path
 
     def build_for_levels(self, channels: List[int]) -> None:
         """Build learnable per-level parts from the teacher's channels.

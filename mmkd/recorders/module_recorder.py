@@ -8,6 +8,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional
 from torch import nn
 
 from .callbacks import BoundModuleHook
+from .roi_branches import check_roi_path, extractor_path, roi_branch, rois_key
 
 _KEY_PATTERN = re.compile(r'^(?P<path>[\w.]*)(\[(?P<index>-?\d+)\])?$')
 
@@ -53,6 +54,9 @@ def find_module(model: nn.Module, path: str, config_key: str) -> nn.Module:
 class ModuleRecorder:
     """Keeps the latest outputs of ``paths`` in ``model`` while ``active``.
 
+    For paths in a two-stage RoI branch it also keeps the RoIs the branch's
+    extractor received, under :func:`~mmkd.recorders.roi_branches.rois_key`.
+
     Args:
         model: the detector whose submodules are recorded.
         paths: module paths such as ``'neck'`` or ``'backbone.stage4'``.
@@ -62,6 +66,11 @@ class ModuleRecorder:
     def __init__(self, model: nn.Module, paths: Iterable[str], config_key: str) -> None:
         self.model = model
         self.modules = {path: find_module(model, path, config_key) for path in sorted(set(paths))}
+        for path in self.modules:
+            check_roi_path(path, config_key)
+        branches = {roi_branch(path) for path in self.modules} - {None}
+        self.roi_extractors = {rois_key(branch): find_module(model, extractor_path(branch), config_key)
+                               for branch in sorted(branches)}
         self.records: Dict[str, Any] = {}
         self.active = False
         self._handles: List[Any] = []
@@ -72,6 +81,9 @@ class ModuleRecorder:
         self._handles = [
             module.register_forward_hook(BoundModuleHook(module, self._store(path)))
             for path, module in self.modules.items()
+        ] + [
+            module.register_forward_pre_hook(BoundModuleHook(module, self._store_rois(key)))
+            for key, module in self.roi_extractors.items()
         ]
 
     def detach(self) -> None:
@@ -87,6 +99,12 @@ class ModuleRecorder:
         def store(module: nn.Module, args: Any, output: Any) -> None:
             if self.active:
                 self.records[path] = output
+        return store
+
+    def _store_rois(self, key: str):
+        def store(module: nn.Module, args: Any) -> None:
+            if self.active:
+                self.records[key] = args[1]
         return store
 
     def missing(self) -> List[str]:

@@ -133,7 +133,7 @@ class OnlineDistillationHook(DistillationHook):
     def teacher_records(self, inputs: Tensor, data_samples: Optional[list],
                         student_records: Dict[str, Any]) -> Dict[str, Any]:
         """The peer's detection losses and records (with gradients); detached records returned."""
-        if data_samples is None:
+        if not self.teacher.training:  # the set-up probe (eval mode)
             return super().teacher_records(inputs, data_samples, student_records)
         with self.teacher_recorder.capture() as records, self._sync_context(self._peer_call):
             losses = self._peer_call(self.convert_inputs(inputs), data_samples, mode='loss')

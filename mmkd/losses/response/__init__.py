@@ -1,10 +1,11 @@
-"""Response distillation: losses on the outputs of dense detection heads."""
+"""Response distillation: losses on the outputs of dense and RoI detection heads."""
 from .base import DenseResponseLoss, ResponsePair
 from .box_kd import BoxKDLoss
 from .dkd import DKDLoss
 from .ld import LDLoss
+from .roi_kd import RoIKDLoss
 from .sigmoid_kd import SigmoidKDLoss
 
 __all__ = [
-    'DenseResponseLoss', 'ResponsePair', 'SigmoidKDLoss', 'DKDLoss', 'BoxKDLoss', 'LDLoss'
+    'DenseResponseLoss', 'ResponsePair', 'SigmoidKDLoss', 'DKDLoss', 'BoxKDLoss', 'LDLoss', 'RoIKDLoss'
 ]

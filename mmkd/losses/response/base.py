@@ -30,10 +30,11 @@ class ResponsePair:
 class DenseResponseLoss(DistillLoss):
     r"""Base of losses on a dense head's outputs, paired prior by prior.
 
-    ``forward(student, teacher, ctx)`` takes the recorded ``bbox_head``
-    outputs, parses them with the heads ``ctx.student.bbox_head`` /
-    ``ctx.teacher.bbox_head`` (refusing heads that do not share priors or
-    ``num_classes``), weights every prior, and returns
+    ``forward(student, teacher, ctx)`` takes the recorded outputs of a dense
+    head (``bbox_head`` of a single-stage detector, ``rpn_head`` of a
+    two-stage one), parses them with the head modules at the entry's paths
+    (refusing heads that do not share priors or ``num_classes``), weights
+    every prior, and returns
 
     .. math::
         \mathcal{L} = \lambda \frac{\sum_i w_i \ell_i}{\max(1, \sum_i w_i)}
@@ -71,8 +72,8 @@ class DenseResponseLoss(DistillLoss):
         self.center_radius = center_radius
 
     def forward(self, student: Sequence, teacher: Sequence, ctx: DistillContext) -> Tensor:
-        pair = ResponsePair(*pair_dense_outputs(ctx.student.bbox_head, student,
-                                                ctx.teacher.bbox_head, teacher),
+        pair = ResponsePair(*pair_dense_outputs(ctx.student.get_submodule(self.student_path), student,
+                                                ctx.teacher.get_submodule(self.teacher_path), teacher),
                             ctx=ctx, center_radius=self.center_radius)
         weights = self.prior_weights(pair).detach()
         losses = self.prior_losses(pair, weights > 0)
