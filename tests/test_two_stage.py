@@ -7,7 +7,9 @@ import torch
 import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.hub import get_config
+from mmdet.structures import DetDataSample
 from mmengine.optim import OptimWrapper
+from mmengine.structures import InstanceData
 
 from mmkd.context import DistillContext
 from mmkd.datasets.synthetic_shapes import CLASSES
@@ -92,10 +94,10 @@ def logged(runner, key: str) -> torch.Tensor:
 
 def test_faster_rcnn_feature_and_response_kd(tmp_path, synth_root):
     hook = dict(type='mmkd.DistillationHook', teacher=untrained_teacher(FASTER_RCNN, tmp_path),
-                probe_input_size=(96, 96), distill=[
+                probe_input_size=(128, 128), distill=[
         dict(name='neck_mse', student='neck', teacher='neck', loss=dict(type='mmkd.FeatureMSELoss')),
         dict(name='roi_feat', student='roi_head.bbox_roi_extractor', teacher='roi_head.bbox_roi_extractor',
-             loss=dict(type='mmkd.FeatureMSELoss')),
+             loss=dict(type='mmkd.MaskedFeatureLoss', mask=dict(type='mmkd.RoIForegroundMask', bg_weight=0.5))),
         dict(name='rpn_cls_kd', student='rpn_head', teacher='rpn_head', loss=dict(type='mmkd.SigmoidKDLoss')),
         dict(name='rpn_box_kd', student='rpn_head', teacher='rpn_head',
              loss=dict(type='mmkd.BoxKDLoss', score_thr=0.0)),
@@ -112,7 +114,7 @@ def test_faster_rcnn_feature_and_response_kd(tmp_path, synth_root):
 
 def test_mask_rcnn_feature_kd(tmp_path, synth_root, box_masks):
     hook = dict(type='mmkd.DistillationHook', teacher=untrained_teacher(MASK_RCNN, tmp_path),
-                probe_input_size=(96, 96), distill=[
+                probe_input_size=(128, 128), distill=[
         dict(name='fpn_mse', student='neck', teacher='neck', loss=dict(type='mmkd.FeatureMSELoss')),
         dict(name='mask_feat', student='roi_head.mask_roi_extractor', teacher='roi_head.mask_roi_extractor',
              loss=dict(type='mmkd.FeatureMSELoss')),
@@ -136,7 +138,7 @@ def test_teacher_runs_on_the_students_rois(tmp_path):
     torch.save({'state_dict': student.state_dict(), 'meta': {}}, tmp_path / 'same.pth')
     hook = attach_hook(dict(type='mmkd.DistillationHook',
                             teacher=dict(config=str(tmp_path / 'same.py'), checkpoint=str(tmp_path / 'same.pth')),
-                            probe_input_size=(96, 96),
+                            probe_input_size=(128, 128),
                             distill=[dict(name='roi_feat', student='roi_head.bbox_roi_extractor',
                                           teacher='roi_head.bbox_roi_extractor',
                                           loss=dict(type='mmkd.FeatureMSELoss')),
@@ -198,3 +200,19 @@ def test_roi_kd_matches_hand_computation():
 def test_roi_kd_refuses_other_records():
     with pytest.raises(ValueError, match=r'distill\[2\]: RoIKDLoss distils the R-CNN box head; set student='):
         RoIKDLoss().bind(parse_record_key('rpn_head'), parse_record_key('rpn_head'), 'distill[2]')
+
+
+def test_roi_foreground_mask_by_hand():
+    from mmkd.masks import RoIForegroundMask
+    sample = DetDataSample()
+    sample.gt_instances = InstanceData(bboxes=torch.tensor([[10., 10., 50., 50.]]), labels=torch.tensor([0]))
+    # IoU 1, IoU 0.8 (a 40 x 32 RoI inside the 40 x 40 box: 1280 / 1600) and IoU 0
+    rois = torch.tensor([[0, 10., 10., 50., 50.], [0, 10., 18., 50., 50.], [0, 60., 60., 90., 90.]])
+    ctx = DistillContext(torch.zeros(1, 3, 96, 96), [sample], None, None,
+                         student_records={rois_key('bbox'): rois})
+    features = [torch.zeros(3, 4, 7, 7)]
+    mask = RoIForegroundMask(fg_weight=2.0, bg_weight=0.25)(features, features, ctx)[0]
+    assert mask.shape == (3, 1, 1, 1)
+    assert mask.flatten().tolist() == [2.0, 2.0, 0.25]
+    with pytest.raises(KeyError, match='record roi_head.mask_roi_extractor'):
+        RoIForegroundMask(branch='mask')(features, features, ctx)

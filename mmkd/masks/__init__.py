@@ -7,10 +7,11 @@ from .boxes import BoxSet
 from .discrepancy import DiscrepancyMask, GIDMask
 from .foreground import AnchorIoUMask, GTBoxMask, PriorInBoxMask
 from .grid import LevelGrid
+from .roi import RoIForegroundMask
 
 __all__ = [
     'BaseMask', 'MaskCfg', 'SpatialMask', 'ProductMask', 'build_mask', 'LevelGrid', 'BoxSet', 'GTBoxMask',
     'AnchorIoUMask', 'PriorInBoxMask', 'DecoupledMask', 'ScaleAwareMask', 'SpatialAttentionMask',
     'ChannelAttentionMask', 'activities', 'attention_from_activity', 'spatial_activity',
-    'channel_activity', 'DiscrepancyMask', 'GIDMask'
+    'channel_activity', 'DiscrepancyMask', 'GIDMask', 'RoIForegroundMask'
 ]
