@@ -16,7 +16,8 @@ from mmkd.context import DistillContext
 from mmkd.engine.distiller import build_mmkd_module
 from mmkd.heads import pair_dense_outputs
 from mmkd.losses.response import BoxKDLoss, DKDLoss, LDLoss, ResponsePair, SigmoidKDLoss
-from mmkd.losses.response.functional import binary_kd, dkd_terms, softmax_kd
+from mmkd.losses.functional import softmax_kd
+from mmkd.losses.response.functional import binary_kd, dkd_terms
 from mmkd.registry import MODELS
 from utils import distill_hook_cfg, load_config, train
 

@@ -1,12 +1,12 @@
 """Channel-wise distillation."""
 from typing import List
 
-import torch.nn.functional as F
 from torch import Tensor
 
 from mmkd.context import DistillContext
 from mmkd.registry import MODELS
 from ..base import DistillLoss
+from ..functional import softmax_kd
 from .utils import align_levels
 
 
@@ -39,8 +39,5 @@ class CWDLoss(DistillLoss):
         student, teacher = align_levels(student, teacher, type(self).__name__)
         total = student[0].new_zeros(())
         for s, t in zip(student, teacher):
-            log_p_s = F.log_softmax(s.flatten(2) / self.tau, dim=2)
-            log_p_t = F.log_softmax(t.flatten(2) / self.tau, dim=2)
-            kl = (log_p_t.exp() * (log_p_t - log_p_s)).sum(dim=2)  # (B, C)
-            total = total + kl.mean() * self.tau ** 2
+            total = total + softmax_kd(s.flatten(2), t.flatten(2), self.tau).mean()  # mean over (B, C)
         return self.loss_weight * total

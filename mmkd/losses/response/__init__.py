@@ -2,10 +2,11 @@
 from .base import DenseResponseLoss, ResponsePair
 from .box_kd import BoxKDLoss
 from .dkd import DKDLoss
+from .kd import KDLoss
 from .ld import LDLoss
 from .roi_kd import RoIKDLoss
 from .sigmoid_kd import SigmoidKDLoss
 
 __all__ = [
-    'DenseResponseLoss', 'ResponsePair', 'SigmoidKDLoss', 'DKDLoss', 'BoxKDLoss', 'LDLoss', 'RoIKDLoss'
+    'DenseResponseLoss', 'ResponsePair', 'KDLoss', 'SigmoidKDLoss', 'DKDLoss', 'BoxKDLoss', 'LDLoss', 'RoIKDLoss'
 ]

@@ -5,6 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..functional import kl_from_log_probs
+
 
 def binary_kd(student_logits: Tensor, teacher_logits: Tensor, temperature: float,
               beta: Optional[float] = None) -> Tensor:
@@ -26,17 +28,6 @@ def binary_kd(student_logits: Tensor, teacher_logits: Tensor, temperature: float
     if beta is not None:
         loss = loss * (target - student_logits.sigmoid()).abs().pow(beta)
     return loss * temperature**2
-
-
-def kl_from_log_probs(teacher_log_probs: Tensor, student_log_probs: Tensor) -> Tensor:
-    r"""``KL(p_T || p_S) = sum_i p_T,i (log p_T,i - log p_S,i)`` over the last dim."""
-    return (teacher_log_probs.exp() * (teacher_log_probs - student_log_probs)).sum(-1)
-
-
-def softmax_kd(student_logits: Tensor, teacher_logits: Tensor, temperature: float) -> Tensor:
-    r"""``T^2 KL(softmax(z_T/T) || softmax(z_S/T))`` over the last dim (Hinton et al., 2015)."""
-    return kl_from_log_probs(F.log_softmax(teacher_logits / temperature, -1),
-                             F.log_softmax(student_logits / temperature, -1)) * temperature**2
 
 
 def dkd_terms(student_logits: Tensor, teacher_logits: Tensor, target: Tensor,

@@ -2,17 +2,17 @@
 from typing import List
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from mmkd.context import DistillContext
 from mmkd.registry import MODELS
-from .base import DistillLoss
+from ..base import DistillLoss
+from ..functional import softmax_kd
 
 
-def flatten_levels(levels: List[Tensor]) -> Tensor:
-    """``[(B, C, H_l, W_l)]`` -> ``(sum_l B*H_l*W_l, C)``: one row per location."""
-    return torch.cat([level.permute(0, 2, 3, 1).reshape(-1, level.shape[1]) for level in levels])
+def locations_by_channels(levels: List[Tensor]) -> Tensor:
+    """``[(B, C, H_l, W_l)]`` -> ``(sum_l B*H_l*W_l, C)`` in float32: one row per location."""
+    return torch.cat([level.permute(0, 2, 3, 1).reshape(-1, level.shape[1]) for level in levels]).float()
 
 
 @MODELS.register_module()
@@ -37,7 +37,5 @@ class KDLoss(DistillLoss):
         self.temperature = temperature
 
     def forward(self, student: List[Tensor], teacher: List[Tensor], ctx: DistillContext) -> Tensor:
-        student_log_p = F.log_softmax(flatten_levels(student).float() / self.temperature, dim=1)
-        teacher_log_p = F.log_softmax(flatten_levels(teacher).float() / self.temperature, dim=1)
-        kl = F.kl_div(student_log_p, teacher_log_p, reduction='none', log_target=True).sum(dim=1)
-        return self.loss_weight * self.temperature ** 2 * kl.mean()
+        kl = softmax_kd(locations_by_channels(student), locations_by_channels(teacher), self.temperature)
+        return self.loss_weight * kl.mean()

@@ -5,7 +5,8 @@ from torch import Tensor
 
 from mmkd.context import DistillContext
 from mmkd.registry import MODELS
-from .base import DistillLoss
+from ..base import DistillLoss
+from .utils import align_levels
 
 
 @MODELS.register_module()
@@ -14,7 +15,9 @@ class FeatureMSELoss(DistillLoss):
 
     ``L = loss_weight * sum_l mean_{b,c,h,w} (r(S_l) - T_l)^2`` where ``r`` is
     the adapter (a 1x1 convolution, FitNets' regressor) and ``l`` runs over the
-    feature levels of the entry.
+    feature levels of the entry. Levels are aligned as in every feature loss
+    (a student level of another size is resized to the teacher's; the teacher
+    is detached).
 
     Romero et al., "FitNets: Hints for Thin Deep Nets", ICLR 2015.
 
@@ -31,7 +34,8 @@ class FeatureMSELoss(DistillLoss):
         self.reduction = reduction
 
     def forward(self, student: List[Tensor], teacher: List[Tensor], ctx: DistillContext) -> Tensor:
-        per_level = [(s.float() - t.float()).pow(2) for s, t in zip(student, teacher)]
+        student, teacher = align_levels(student, teacher, type(self).__name__)
+        per_level = [(s - t).square() for s, t in zip(student, teacher)]
         if self.reduction == 'mean':
             total = sum(error.mean() for error in per_level)
         else:
