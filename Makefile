@@ -2,7 +2,7 @@
 PYTHON := .venv/bin/python
 STAMP := .venv/.mmkd-installed
 
-.PHONY: install data demo benchmark test test-all clean
+.PHONY: install data demo benchmark lint test test-all clean
 
 install:
 	@bash tools/install.sh
@@ -19,8 +19,11 @@ demo: data
 benchmark: data
 	@$(PYTHON) tools/benchmark.py --set default --out work_dirs/benchmark
 
-# The CI suite (under 15 minutes on 2 cores); `make test-all` adds the slow end-to-end runs.
-test: install
+lint: install
+	@.venv/bin/ruff check .
+
+# The CI suite (under 15 minutes on 2 cores): lint, then the tests; `make test-all` adds the slow end-to-end runs.
+test: lint
 	@$(PYTHON) -m pytest tests -m "not slow"
 
 test-all: install

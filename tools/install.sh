@@ -24,7 +24,7 @@ echo "[mmkd install] torch and build tools"
 $PIP install -q "torch==2.13.0" "setuptools>=77.0.3,<81" wheel "numpy<2.3" ninja
 
 echo "[mmkd install] mmengine, mmdet and their dependencies"
-$PIP install -q "mmengine==0.10.7" addict yapf opencv-python pycocotools pytest matplotlib "scipy==1.17.1"
+$PIP install -q "mmengine==0.10.7" addict yapf opencv-python pycocotools pytest matplotlib "scipy==1.17.1" "ruff==0.17.5"
 
 WHEELS="$ROOT/../shared/wheels"
 if ! $VENV/bin/python -c "import mmcv.ops" 2>/dev/null; then
