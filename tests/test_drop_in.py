@@ -246,3 +246,19 @@ def test_configured_in_channels_that_disagree_with_the_probe(tmp_path, synth_roo
     with pytest.raises(ValueError, match=r'distill\[0\]\.loss: FGDLoss in_channels=\[7, 7, 7\] but the '
                                          r'teacher levels have \[64, 64, 64\]'):
         train(cfg)
+
+
+def test_dist_train_script_runs_from_a_fresh_shell(tmp_path, synth_root):
+    """No activated venv, no torchrun on PATH: the script finds .venv's interpreter itself."""
+    data = synth_root.rstrip('/') + '/'
+    options = [f'{name}.data_root={data}' for name in ('train_dataloader.dataset.dataset',  # mosaic wrapper
+                                                        'val_dataloader.dataset', 'test_dataloader.dataset')]
+    options += [f'{name}.ann_file={data}annotations/val.json' for name in ('val_evaluator', 'test_evaluator')]
+    command = ['bash', 'tools/dist_train.sh', 'tests/configs/yolox_tiny_synth.py', '1', '--work-dir',
+               str(tmp_path), '--cfg-options', *options, 'train_cfg.max_epochs=1', 'train_cfg.val_interval=5']
+    env = {'PATH': '/usr/bin:/bin', 'HOME': str(tmp_path), 'OMP_NUM_THREADS': '1'}
+    if not (REPO / '.venv' / 'bin' / 'python').exists():  # a checkout installed elsewhere
+        env['PYTHON'] = sys.executable
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert (tmp_path / 'epoch_1.pth').is_file()
