@@ -113,7 +113,7 @@ def test_sigmoid_kd_single_class_yolox():
     torch.testing.assert_close(objectness_only(student, yolox_outputs([LN3], obj=LN3), context(head, head)),
                                torch.tensor(math.log(2)))
     # teacher-score weights are uniform here (0.75 * 0.75), so the mean is unchanged
-    weighted = SigmoidKDLoss(objectness_weight=0.0)
+    weighted = SigmoidKDLoss(score_factor_weight=0.0)
     torch.testing.assert_close(weighted(student, yolox_outputs([LN3], obj=LN3), context(head, head)),
                                torch.tensor(math.log(2)))
 

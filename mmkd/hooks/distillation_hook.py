@@ -16,6 +16,7 @@ from mmkd.engine.evaluation import evaluate_detector
 from mmkd.engine.optimizer import add_module_to_optimizer
 from mmkd.engine.schedule import LossWeightSchedule
 from mmkd.engine.teacher import TeacherInputConverter, build_frozen_detector, run_detector
+from mmkd.heads import check_response_heads
 from mmkd.recorders import ModuleRecorder
 from mmkd.recorders.callbacks import BoundModuleHook
 from mmkd.recorders.module_recorder import find_module
@@ -81,6 +82,7 @@ class DistillationHook(Hook):
     def before_run(self, runner) -> None:
         student = _unwrap(runner.model)
         device = next(student.parameters()).device
+        check_response_heads(student, self.distiller)
         self.teacher, meta = self.build_teacher(runner, student, device)
         self._check_record_paths(student)
         self._check_class_sets(student, meta, runner)
