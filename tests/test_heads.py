@@ -186,7 +186,8 @@ def test_score_factor_heads_flatten_like_mmdet(name):
     parsed = parse_dense_outputs(head, (cls_scores, bbox_preds, centernesses))
     sizes = [tuple(m.shape[-2:]) for m in cls_scores]
     points = dict(with_stride=True) if name == 'fcos' else {}  # as DenseOutputs keeps them
-    torch.testing.assert_close(parsed.priors, torch.cat(head.prior_generator.grid_priors(sizes, device='cpu', **points)))
+    priors = head.prior_generator.grid_priors(sizes, device='cpu', **points)
+    torch.testing.assert_close(parsed.priors, torch.cat(priors))
     torch.testing.assert_close(parsed.cls_logits, per_level(cls_scores, NUM_CLASSES))
     torch.testing.assert_close(parsed.score_factors, per_level(centernesses, 1)[..., 0])
     expected = per_level(cls_scores, NUM_CLASSES).sigmoid() * per_level(centernesses, 1).sigmoid()
@@ -198,7 +199,8 @@ def coder_boxes(head, bbox_preds, train_strides=False):
     on the level's priors (FCOS in training mode: distances times the stride)."""
     sizes = [tuple(m.shape[-2:]) for m in bbox_preds]
     boxes = []
-    for priors, preds, stride in zip(head.prior_generator.grid_priors(sizes, device='cpu'), bbox_preds, STRIDES):
+    mlvl_priors = head.prior_generator.grid_priors(sizes, device='cpu')
+    for priors, preds, stride in zip(mlvl_priors, bbox_preds, STRIDES):
         preds = preds.permute(0, 2, 3, 1).reshape(preds.shape[0], -1, 4)
         preds = preds * stride if train_strides else preds
         boxes.append(torch.stack([head.bbox_coder.decode(priors, p) for p in preds]))
