@@ -22,12 +22,11 @@ from mmengine.structures import InstanceData
 
 from mmkd.context import DistillContext
 from mmkd.engine.distiller import Distiller
-from mmkd.engine.teacher import build_detector
 from mmkd.losses.feature.masked import masked_squared_error
 from mmkd.losses.feature.pkd import standardized_mse
 from mmkd.masks import GTBoxMask, ScaleAwareMask
 from utils import (CONFIGS, REPO, TINY_RESNET, TINY_RESNET_CHANNELS, find_distill_hook, load_config,
-                   stock_config, train)
+                   stock_config, train, untrained_checkpoint)
 
 RETINANET = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
 RETINANET_STRIDES = [(8, 8), (16, 16), (32, 32), (64, 64), (128, 128)]
@@ -37,13 +36,6 @@ def retinanet(width: int) -> dict:
     """Model overrides: stock RetinaNet, thin ResNet-18, FPN and head ``width`` wide."""
     return dict(backbone=TINY_RESNET, neck=dict(in_channels=TINY_RESNET_CHANNELS, out_channels=width),
                 bbox_head=dict(num_classes=3, in_channels=width, feat_channels=width, stacked_convs=1))
-
-
-def untrained_checkpoint(cfg: Config, path: Path) -> str:
-    model = build_detector(cfg)
-    model.init_weights()
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
-    return str(path)
 
 
 def readme_snippet() -> str:
@@ -262,3 +254,13 @@ def test_dist_train_script_runs_from_a_fresh_shell(tmp_path, synth_root):
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert (tmp_path / 'epoch_1.pth').is_file()
+
+
+@pytest.mark.parametrize('probe', [96, 128])
+def test_a_probe_that_cannot_show_the_strides_is_refused(probe):
+    # 96 px: P6 (stride 64) has 2 cells, a ratio of 48; 128 px: P7 (stride 128) has 1 cell, any stride fits
+    distiller = Distiller([dict(name='gt', student='neck', teacher='neck', loss=dict(type='mmkd.FeatureMSELoss'))])
+    levels = [torch.zeros(1, 4, -(-probe // s), -(-probe // s)) for s, _ in RETINANET_STRIDES]
+    with pytest.raises(ValueError, match=r'distill\[0\]\.teacher neck: the probe batch .* make probe_input_size '
+                                         r'a multiple of the largest stride and at least twice it'):
+        distiller.build_adapters({'neck': levels}, {'neck': levels}, (probe, probe))

@@ -1,12 +1,14 @@
 """Tests of mmkd.heads: per-prior parsing of real mmdet dense heads."""
+import functools
+
 import pytest
 import torch
-from mmdet.models.dense_heads import (ATSSHead, GFLHead, RetinaHead, RTMDetHead,
-                                      RTMDetSepBNHead, YOLOXHead)
+from mmdet.models.dense_heads import (ATSSHead, FCOSHead, FoveaHead, GFLHead, RetinaHead,
+                                      RTMDetHead, RTMDetSepBNHead, TOODHead, YOLOXHead)
 from mmengine.config import ConfigDict
 
 from mmkd.context import PaddedGroundTruth
-from mmkd.heads import (assign_by_centre, pair_dense_outputs, pairwise_diou,
+from mmkd.heads import (assign_by_centre, check_dense_head, pair_dense_outputs, pairwise_diou,
                         parse_dense_outputs)
 
 STRIDES = [8, 16, 32]
@@ -59,6 +61,25 @@ def gfl():
         loss_cls=dict(type='QualityFocalLoss', use_sigmoid=True, beta=2.0))
 
 
+def fcos(norm_on_bbox=True):
+    """FCOS as in mmdet's ``center-normbbox-centeronreg-giou`` config (GN
+    keeps train and eval outputs equal)."""
+    return FCOSHead(num_classes=NUM_CLASSES, in_channels=CHANNELS, feat_channels=CHANNELS,
+                    stacked_convs=1, strides=STRIDES, norm_on_bbox=norm_on_bbox,
+                    centerness_on_reg=True, norm_cfg=dict(type='GN', num_groups=4))
+
+
+def atss():
+    """Two anchors per location, to check the anchor order of the score factors."""
+    return ATSSHead(num_classes=NUM_CLASSES, in_channels=CHANNELS, feat_channels=CHANNELS,
+                    stacked_convs=1, norm_cfg=dict(type='GN', num_groups=4),
+                    anchor_generator=dict(type='AnchorGenerator', ratios=[0.5, 2.0],
+                                          octave_base_scale=8, scales_per_octave=1,
+                                          strides=STRIDES),
+                    bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0.0] * 4,
+                                    target_stds=[0.1, 0.1, 0.2, 0.2]))
+
+
 def features(batch=2, size=INPUT, strides=STRIDES, seed=0):
     gen = torch.Generator().manual_seed(seed)
     return tuple(torch.randn(batch, CHANNELS, size // s, size // s, generator=gen) for s in strides)
@@ -88,14 +109,17 @@ def seed():
     torch.manual_seed(0)
 
 
-HEADS = dict(yolox=yolox, rtmdet=rtmdet, rtmdet_sepbn=rtmdet_sepbn, retina=retina, gfl=gfl)
+HEADS = dict(yolox=yolox, rtmdet=rtmdet, rtmdet_sepbn=rtmdet_sepbn, retina=retina, gfl=gfl,
+             fcos=fcos, fcos_exp=functools.partial(fcos, norm_on_bbox=False), atss=atss)
+ANCHORS = dict(retina=9, atss=2)
+WITH_SCORE_FACTORS = ('yolox', 'fcos', 'fcos_exp', 'atss')
 
 
 @pytest.mark.parametrize('name', list(HEADS))
 def test_shapes(name):
     head = HEADS[name]()
     parsed = parse_dense_outputs(head, run_head(head, features()))
-    anchors = 9 if name == 'retina' else 1
+    anchors = ANCHORS.get(name, 1)
     num_priors = 84 * anchors
     box_channels = 4 * 5 if name == 'gfl' else 4
     assert parsed.cls_logits.shape == (2, num_priors, NUM_CLASSES)
@@ -105,7 +129,7 @@ def test_shapes(name):
     assert parsed.level_sizes == [(8, 8), (4, 4), (2, 2)]
     assert parsed.scores().shape == (2, num_priors, NUM_CLASSES)
     assert parsed.decoded_boxes().shape == (2, num_priors, 4)
-    assert (parsed.objectness is None) == (name != 'yolox')
+    assert (parsed.score_factors is None) == (name not in WITH_SCORE_FACTORS)
     assert parsed.strides[:64 * anchors].eq(8).all() and parsed.strides[-4 * anchors:].eq(32).all()
 
 
@@ -133,7 +157,7 @@ def test_decode_matches_predict(name):
 def test_yolox_scores_include_objectness():
     head = yolox()
     parsed = parse_dense_outputs(head, run_head(head, features()))
-    expected = parsed.cls_logits.sigmoid() * parsed.objectness.sigmoid()[..., None]
+    expected = parsed.cls_logits.sigmoid() * parsed.score_factors.sigmoid()[..., None]
     torch.testing.assert_close(parsed.scores(), expected)
     assert torch.equal(parsed.prior_centers(), parsed.priors[:, :2])
 
@@ -148,16 +172,89 @@ def test_gfl_edge_logits_and_centres():
         parse_dense_outputs(yolox(), run_head(yolox(), features())).edge_logits()
 
 
+def per_level(maps, channels):
+    """Each ``(B, A*channels, H, W)`` level as mmdet's ``predict_by_feat`` reads it,
+    ``(B, H*W*A, channels)``, levels concatenated."""
+    return torch.cat([m.permute(0, 2, 3, 1).reshape(m.shape[0], -1, channels) for m in maps], 1)
+
+
+@pytest.mark.parametrize('name', ['fcos', 'atss'])
+def test_score_factor_heads_flatten_like_mmdet(name):
+    """Rows follow mmdet's order (level, location, anchor) for every output."""
+    head = HEADS[name]()
+    cls_scores, bbox_preds, centernesses = run_head(head, features())
+    parsed = parse_dense_outputs(head, (cls_scores, bbox_preds, centernesses))
+    sizes = [tuple(m.shape[-2:]) for m in cls_scores]
+    points = dict(with_stride=True) if name == 'fcos' else {}  # as DenseOutputs keeps them
+    priors = head.prior_generator.grid_priors(sizes, device='cpu', **points)
+    torch.testing.assert_close(parsed.priors, torch.cat(priors))
+    torch.testing.assert_close(parsed.cls_logits, per_level(cls_scores, NUM_CLASSES))
+    torch.testing.assert_close(parsed.score_factors, per_level(centernesses, 1)[..., 0])
+    expected = per_level(cls_scores, NUM_CLASSES).sigmoid() * per_level(centernesses, 1).sigmoid()
+    torch.testing.assert_close(parsed.scores(), expected)
+
+
+def coder_boxes(head, bbox_preds, train_strides=False):
+    """mmdet's decoding, level by level and image by image: ``bbox_coder.decode``
+    on the level's priors (FCOS in training mode: distances times the stride)."""
+    sizes = [tuple(m.shape[-2:]) for m in bbox_preds]
+    boxes = []
+    mlvl_priors = head.prior_generator.grid_priors(sizes, device='cpu')
+    for priors, preds, stride in zip(mlvl_priors, bbox_preds, STRIDES):
+        preds = preds.permute(0, 2, 3, 1).reshape(preds.shape[0], -1, 4)
+        preds = preds * stride if train_strides else preds
+        boxes.append(torch.stack([head.bbox_coder.decode(priors, p) for p in preds]))
+    return torch.cat(boxes, 1)
+
+
+def test_fcos_decoding_matches_bbox_coder_in_train_and_eval():
+    """A training FCOS (norm_on_bbox) returns distances in strides, an eval one in
+    pixels; both decode to mmdet's boxes, and to the same boxes."""
+    head = fcos()
+    feats = features()
+    head.train()
+    train_outputs = head(feats)
+    train_boxes = parse_dense_outputs(head, train_outputs).decoded_boxes()
+    torch.testing.assert_close(train_boxes, coder_boxes(head, train_outputs[1], train_strides=True))
+    eval_outputs = run_head(head, feats)
+    eval_boxes = parse_dense_outputs(head, eval_outputs).decoded_boxes()
+    torch.testing.assert_close(eval_boxes, coder_boxes(head, eval_outputs[1]))
+    torch.testing.assert_close(train_boxes.detach(), eval_boxes)
+    assert train_boxes.requires_grad
+
+
+@pytest.mark.parametrize('name', ['fcos_exp', 'atss'])
+def test_decoding_matches_bbox_coder(name):
+    head = HEADS[name]()
+    outputs = run_head(head, features())
+    parsed = parse_dense_outputs(head, outputs)
+    torch.testing.assert_close(parsed.decoded_boxes(), coder_boxes(head, outputs[1]))
+    keep = torch.rand(parsed.batch_size, parsed.num_priors) > 0.5
+    torch.testing.assert_close(parsed.decoded_boxes(keep), parsed.decoded_boxes()[keep])
+
+
 def test_unsupported_heads_are_named():
     with pytest.raises(TypeError, match='Linear'):
         parse_dense_outputs(torch.nn.Linear(2, 2), ())
-    atss = ATSSHead(num_classes=NUM_CLASSES, in_channels=CHANNELS, feat_channels=CHANNELS,
-                    stacked_convs=1, norm_cfg=BN,
+    fovea = FoveaHead(num_classes=NUM_CLASSES, in_channels=CHANNELS, feat_channels=CHANNELS,
+                      stacked_convs=1, strides=STRIDES, base_edge_list=[16, 32, 64],
+                      scale_ranges=((1, 32), (16, 64), (32, 128)))
+    with pytest.raises(TypeError, match=r'does not support FoveaHead\. Supported heads .*FCOSHead, ATSSHead'):
+        check_dense_head(fovea)
+    softmax = RetinaHead(
+        num_classes=NUM_CLASSES, in_channels=CHANNELS, feat_channels=CHANNELS, stacked_convs=1,
+        anchor_generator=dict(type='AnchorGenerator', octave_base_scale=4, scales_per_octave=1,
+                              ratios=[1.0], strides=STRIDES),
+        loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False))
+    with pytest.raises(TypeError, match=r'RetinaHead with a softmax classifier \(use_sigmoid_cls=False\)'):
+        parse_dense_outputs(softmax, run_head(softmax, features()))
+    tood = TOODHead(num_classes=NUM_CLASSES, in_channels=CHANNELS, feat_channels=CHANNELS,
+                    stacked_convs=1, norm_cfg=dict(type='GN', num_groups=4),
                     anchor_generator=dict(type='AnchorGenerator', ratios=[1.0],
                                           octave_base_scale=8, scales_per_octave=1,
                                           strides=STRIDES))
-    with pytest.raises(ValueError, match='ATSSHead output should be 2 sequences'):
-        parse_dense_outputs(atss, run_head(atss, features()))
+    with pytest.raises(ValueError, match='TOODHead output should be 3 sequences'):
+        parse_dense_outputs(tood, run_head(tood, features()))
 
 
 def test_pairing_large_and_small_yolox():

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from mmdet.models.dense_heads import GFLHead, RTMDetSepBNHead, YOLOXHead
+from mmdet.models.dense_heads import FCOSHead, GFLHead, RTMDetSepBNHead, YOLOXHead
 from mmdet.registry import MODELS as MMDET_MODELS
 from mmdet.structures import DetDataSample
 from mmengine.config import Config
@@ -114,9 +114,30 @@ def test_sigmoid_kd_single_class_yolox():
     torch.testing.assert_close(objectness_only(student, yolox_outputs([LN3], obj=LN3), context(head, head)),
                                torch.tensor(math.log(2)))
     # teacher-score weights are uniform here (0.75 * 0.75), so the mean is unchanged
-    weighted = SigmoidKDLoss(objectness_weight=0.0)
+    weighted = SigmoidKDLoss(score_factor_weight=0.0)
     torch.testing.assert_close(weighted(student, yolox_outputs([LN3], obj=LN3), context(head, head)),
                                torch.tensor(math.log(2)))
+
+
+def test_sigmoid_kd_distils_fcos_centerness():
+    """FCOS centerness is the score factor: ln 2 per prior for it alone, with a
+    gradient on the student's centerness maps only; the class term adds ln 2."""
+    head = FCOSHead(num_classes=1, in_channels=4, feat_channels=4, stacked_convs=1, strides=STRIDES,
+                    norm_cfg=None)
+    student = (maps([0.0], True), maps([1.0] * 4), maps([0.0], True))
+    teacher = (maps([LN3]), maps([1.0] * 4), maps([LN3]))
+    centerness_only = SigmoidKDLoss(weighting='all', class_weight=0.0)(student, teacher, context(head, head))
+    torch.testing.assert_close(centerness_only, torch.tensor(math.log(2)))
+    centerness_only.backward()
+    assert all(t.grad.ne(0).all() for t in student[2]) and all(t.grad.eq(0).all() for t in student[0])
+    both = SigmoidKDLoss(weighting='all')(student, teacher, context(head, head))
+    torch.testing.assert_close(both, torch.tensor(2 * math.log(2)))
+    rtmdet = RTMDetSepBNHead(  # FCOS's point priors, no score factor
+        num_classes=1, in_channels=4, feat_channels=4, stacked_convs=1, norm_cfg=dict(type='BN'),
+        anchor_generator=dict(type='MlvlPointGenerator', offset=0.5, strides=STRIDES),
+        loss_cls=dict(type='QualityFocalLoss', use_sigmoid=True, beta=2.0))
+    with pytest.raises(ValueError, match='score factor .* student FCOSHead, teacher RTMDetSepBNHead'):
+        SigmoidKDLoss()(student, (maps([LN3]), maps([0.0] * 4)), context(head, rtmdet))
 
 
 def test_sigmoid_kd_built_from_registry():

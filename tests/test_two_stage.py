@@ -18,13 +18,10 @@ from mmkd.engine.teacher import build_detector
 from mmkd.losses.response import RoIKDLoss
 from mmkd.recorders import parse_record_key
 from mmkd.recorders.roi_branches import rois_key
-from utils import CONFIGS, find_distill_hook, point_to_data, train
+from utils import find_distill_hook, train, untrained_checkpoint, with_tiny_run
 
 FASTER_RCNN = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
 MASK_RCNN = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
-RUNTIME_KEYS = ('train_dataloader', 'optim_wrapper', 'param_scheduler', 'default_hooks', 'randomness')
-
-
 def small_two_stage(base: str, width: int) -> Config:
     """mmdet's config on ResNet-18 at ``width`` base channels (random init), few RoIs, 3 classes."""
     cfg = get_config(base)
@@ -46,18 +43,13 @@ def small_two_stage(base: str, width: int) -> Config:
 
 def student_config(base: str, work_dir: Path, data_root: str, ann_file: str, hook: dict) -> Config:
     """The small student on the synthetic set, 2 iterations, no validation."""
-    cfg = small_two_stage(base, 16)
-    data = Config.fromfile(str(CONFIGS / '_base_' / 'tiny_synth_data.py'))
-    for key in RUNTIME_KEYS:
-        cfg[key] = data[key]
+    cfg = with_tiny_run(small_two_stage(base, 16), work_dir, data_root)
     cfg.train_dataloader.batch_size = 2
-    cfg.train_dataloader.dataset.update(ann_file=ann_file, pipeline=cfg.train_pipeline)
+    cfg.train_dataloader.dataset.update(ann_file=ann_file, pipeline=cfg.train_pipeline)  # mmdet's (masks)
     cfg.train_dataloader.dataset.pipeline[2].scale = (96, 96)  # Resize
-    cfg.test_dataloader = cfg.val_dataloader = data.val_dataloader
-    point_to_data(cfg, data_root)
     replaced = dict(train_cfg=dict(type='IterBasedTrainLoop', max_iters=2, val_interval=100), val_cfg=None,
                     val_dataloader=None, val_evaluator=None, test_cfg=None, test_dataloader=None,
-                    test_evaluator=None, work_dir=str(work_dir), custom_hooks=[hook],
+                    test_evaluator=None, custom_hooks=[hook],
                     custom_imports=dict(imports=['mmkd'], allow_failed_imports=False))
     for key, value in replaced.items():
         cfg[key] = value
@@ -70,10 +62,7 @@ def untrained_teacher(base: str, tmp_path: Path) -> dict:
     cfg = small_two_stage(base, 32)
     config = tmp_path / 'teacher.py'
     cfg.dump(str(config))
-    teacher = build_detector(cfg)
-    teacher.init_weights()
-    torch.save({'state_dict': teacher.state_dict(), 'meta': {}}, tmp_path / 'teacher.pth')
-    return dict(config=str(config), checkpoint=str(tmp_path / 'teacher.pth'))
+    return dict(config=str(config), checkpoint=untrained_checkpoint(cfg, tmp_path / 'teacher.pth'))
 
 
 @pytest.fixture(scope='module')

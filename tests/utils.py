@@ -32,6 +32,41 @@ def load_config(name: str, work_dir: Path, data_root: str, **options: Any) -> Co
     return cfg
 
 
+# Sections of _base_/tiny_synth_data.py that replace an mmdet COCO config's.
+RUN_SECTIONS = ('train_dataloader', 'val_dataloader', 'test_dataloader', 'val_evaluator', 'test_evaluator',
+                'train_cfg', 'val_cfg', 'test_cfg', 'optim_wrapper', 'param_scheduler', 'default_hooks',
+                'randomness')
+
+
+def with_tiny_run(cfg: Config, work_dir: Path, data_root: str, **options: Any) -> Config:
+    """``cfg`` (a model from one of mmdet's COCO configs) with the data, schedule and
+    runtime sections of ``_base_/tiny_synth_data.py`` (mmengine refuses both as bases
+    of one file, since their keys overlap), pointed at ``data_root``."""
+    tiny = Config.fromfile(str(CONFIGS / '_base_' / 'tiny_synth_data.py'))
+    for section in RUN_SECTIONS:
+        cfg[section] = tiny[section]
+    point_to_data(cfg, data_root)
+    cfg.work_dir = str(work_dir)
+    cfg.merge_from_dict(options)
+    return cfg
+
+
+def load_mmdet_config(name: str, work_dir: Path, data_root: str, **options: Any) -> Config:
+    """Like :func:`load_config` for a test config that inherits one of mmdet's
+    COCO configs (``_base_ = 'mmdet::...'``): see :func:`with_tiny_run`."""
+    return with_tiny_run(Config.fromfile(str(CONFIGS / name)), work_dir, data_root, **options)
+
+
+def stock_config(mmdet_config: str, work_dir: Path, data_root: str, model: Dict[str, Any],
+                 **options: Any) -> Config:
+    """A stock mmdet config (``'mmdet::...'``) with ``model`` merged into its model
+    (e.g. :data:`TINY_RESNET`, three classes), at test size: :func:`with_tiny_run`."""
+    from mmengine.hub import get_config
+    cfg = get_config(mmdet_config)
+    cfg.merge_from_dict(dict(model=model))
+    return with_tiny_run(cfg, work_dir, data_root, **options)
+
+
 def train(cfg: Config) -> Runner:
     runner = Runner.from_cfg(cfg)
     runner.train()
@@ -47,6 +82,16 @@ def find_distill_hook(runner: Runner):
     return next(hook for hook in runner.hooks if isinstance(hook, DistillationHook))
 
 
+def untrained_checkpoint(cfg: Config, path: Path) -> str:
+    """Initialised weights of ``cfg``'s model saved as a checkpoint: the engine's
+    mechanics do not depend on a teacher's accuracy."""
+    from mmkd.engine.teacher import build_detector
+    model = build_detector(cfg)
+    model.init_weights()
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
+    return str(path)
+
+
 def load(path: Path) -> Dict[str, Any]:
     return torch.load(str(path), map_location='cpu')
 
@@ -57,15 +102,3 @@ TINY_RESNET = dict(depth=18, base_channels=16, init_cfg=None, frozen_stages=-1, 
 TINY_RESNET_CHANNELS = [16, 32, 64, 128]
 
 
-def stock_config(mmdet_config: str, work_dir: Path, data_root: str, model: Dict[str, Any],
-                 **options: Any) -> Config:
-    """A stock mmdet config (``'mmdet::...'``) at test size on the synthetic data.
-
-    Its model, updated with ``model`` (e.g. :data:`TINY_RESNET`, three classes),
-    with the tiny data, schedule and runtime of ``_base_/tiny_synth_data.py``.
-    """
-    from mmengine.hub import get_config
-    cfg = load_config('_base_/tiny_synth_data.py', work_dir, data_root)
-    cfg.model = get_config(mmdet_config).model
-    cfg.merge_from_dict(dict(model=model, **options))
-    return cfg

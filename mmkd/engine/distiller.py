@@ -152,20 +152,23 @@ class Distiller(nn.Module):
     def _probe_strides(entry: DistillEntry, teacher: Any, input_size: Tuple[int, int]) -> List[Tuple[int, int]]:
         """Strides of the entry's teacher levels, exact on the probe batch.
 
-        A probe that is not a multiple of the largest stride shows itself by a
-        ratio that does not divide or is no power of two (96 px over a stride-64
-        level of 2 cells gives 48): every mmdet feature pyramid has strides
-        that are powers of two.
+        Every mmdet feature pyramid has strides that are powers of two; then a
+        probe that is not a multiple of a level's stride shows itself by a ratio
+        that does not divide or is no power of two (96 px over a stride-64 level
+        of 2 cells gives 48), except on a level of one cell, which any stride at
+        least the probe's size gives: the probe must be at least twice the
+        largest stride.
         """
         try:
             strides = exact_strides(input_size, _sizes(teacher))
         except ValueError as error:
             raise ValueError(f'{entry.config_key}.teacher {entry.teacher}: {error}') from None
         odd = [stride for pair in strides for stride in pair if stride & (stride - 1)]
-        if odd:
+        single_cell = any(1 in size for size in _sizes(teacher))
+        if odd or single_cell:
             raise ValueError(f'{entry.config_key}.teacher {entry.teacher}: the probe batch {input_size} gives '
                              f'strides {strides}; make probe_input_size a multiple of the largest stride '
-                             '(the default 256 x 256 fits strides up to 128)')
+                             'and at least twice it (the default 256 x 256 fits strides up to 128)')
         return strides
 
     def _adapter_for(self, entry: DistillEntry, student: List[Tensor], teacher: List[Tensor],

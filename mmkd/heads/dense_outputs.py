@@ -1,25 +1,44 @@
 """Per-prior view of a dense detection head's forward output.
 
 A dense head returns one map per feature level for each output kind (class
-logits, box regression, objectness). :func:`parse_dense_outputs` flattens and
+logits, box regression, score factor). :func:`parse_dense_outputs` flattens and
 concatenates them over levels in the order mmdet's prior generators list the
 priors, so row ``i`` of every tensor belongs to prior ``i``.
+
+Supported heads, all with sigmoid classifiers (``use_sigmoid_cls=True``):
+
+- ``YOLOXHead``: point priors, ``_bbox_decode``, objectness score factor.
+- ``RTMDetHead``, ``RTMDetSepBNHead``: point priors, distances in pixels
+  decoded by ``DistancePointBBoxCoder``.
+- ``FCOSHead``: point priors, distances (times the stride with
+  ``norm_on_bbox``) decoded by ``DistancePointBBoxCoder``, centerness score
+  factor.
+- ``ATSSHead``: anchors, ``DeltaXYWHBBoxCoder`` deltas, centerness score
+  factor.
+- ``GFLHead``: anchors, edge distributions (their integral times the stride,
+  from the anchor centres).
+- ``RetinaHead`` and other ``AnchorHead`` subclasses whose forward returns
+  ``(cls_scores, bbox_preds)``: anchors, the head's ``bbox_coder``.
+
+A subclass of a supported head is parsed like its closest supported base and
+must return the same outputs. :func:`check_dense_head` names what is wrong
+with any other head.
 """
 from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
-from mmdet.models.dense_heads import (AnchorHead, GFLHead, RTMDetHead,
-                                      YOLOXHead)
+from mmdet.models.dense_heads import (AnchorHead, ATSSHead, FCOSHead, GFLHead,
+                                      RTMDetHead, YOLOXHead)
 from mmdet.models.task_modules.prior_generators import MlvlPointGenerator
 from mmdet.structures.bbox import get_box_tensor
 from torch import Tensor, nn
 
 LevelSizes = List[Tuple[int, int]]
 Parser = Callable[[nn.Module, Sequence], 'DenseOutputs']
-_SUPPORTED = ('Supported heads: YOLOXHead, RTMDetHead, RTMDetSepBNHead, GFLHead, RetinaHead '
-              'and other sigmoid AnchorHead subclasses whose forward returns '
-              '(cls_scores, bbox_preds).')
+_SUPPORTED = ('Supported heads (sigmoid classifiers only): YOLOXHead, RTMDetHead, '
+              'RTMDetSepBNHead, FCOSHead, ATSSHead, GFLHead, RetinaHead and other '
+              'AnchorHead subclasses whose forward returns (cls_scores, bbox_preds).')
 
 
 @dataclass
@@ -31,12 +50,16 @@ class DenseOutputs:
 
     Attributes:
         cls_logits: ``(B, N, C)`` class logits (sigmoid heads only).
-        bbox_preds: ``(B, N, 4)`` raw regression output, or
-            ``(B, N, 4 * (reg_max + 1))`` edge distributions for GFL.
-        objectness: ``(B, N)`` objectness logits (YOLOX) or ``None``.
+        bbox_preds: ``(B, N, 4)`` regression output as the head's decoder
+            takes it (FCOS: distances in input pixels, in training mode too),
+            or ``(B, N, 4 * (reg_max + 1))`` edge distributions for GFL.
+        score_factors: ``(B, N)`` logits of a per-prior score factor, or
+            ``None``: YOLOX objectness, FCOS / ATSS centerness. At test time
+            mmdet multiplies its sigmoid into every class probability (the
+            ``score_factors`` of ``BaseDenseHead.predict_by_feat``).
         priors: ``(N, 4)`` mmdet priors of the head: ``(x, y, stride_w,
-            stride_h)`` points for YOLOX / RTMDet, ``xyxy`` anchors for
-            RetinaNet / GFL.
+            stride_h)`` points for YOLOX / RTMDet / FCOS, ``xyxy`` anchors for
+            RetinaNet / ATSS / GFL.
         strides: ``(N,)`` horizontal stride of each prior's level.
         level_sizes: ``(H, W)`` of each level, in order.
         head: the head that produced the outputs (used for decoding).
@@ -44,7 +67,7 @@ class DenseOutputs:
     """
     cls_logits: Tensor
     bbox_preds: Tensor
-    objectness: Optional[Tensor]
+    score_factors: Optional[Tensor]
     priors: Tensor
     strides: Tensor
     level_sizes: LevelSizes
@@ -75,10 +98,12 @@ class DenseOutputs:
         return (self.priors[:, :2] + self.priors[:, 2:]) / 2
 
     def scores(self) -> Tensor:
-        """``(B, N, C)`` class probabilities, times objectness for YOLOX."""
+        r"""``(B, N, C)`` detection scores as mmdet's ``predict_by_feat`` gives them:
+        :math:`s_{ic} = \sigma(z_{ic})\,\sigma(f_i)` with ``f`` the score factor
+        (objectness, centerness), or :math:`\sigma(z_{ic})` without one."""
         scores = self.cls_logits.sigmoid()
-        if self.objectness is not None:
-            scores = scores * self.objectness.sigmoid().unsqueeze(-1)
+        if self.score_factors is not None:
+            scores = scores * self.score_factors.sigmoid().unsqueeze(-1)
         return scores
 
     def decoded_boxes(self, keep: Optional[Tensor] = None) -> Tensor:
@@ -110,29 +135,29 @@ class DenseOutputs:
 
     def detach(self) -> 'DenseOutputs':
         """A copy whose tensors are cut from the autograd graph."""
-        objectness = None if self.objectness is None else self.objectness.detach()
+        score_factors = None if self.score_factors is None else self.score_factors.detach()
         return replace(self, cls_logits=self.cls_logits.detach(),
-                       bbox_preds=self.bbox_preds.detach(), objectness=objectness)
+                       bbox_preds=self.bbox_preds.detach(), score_factors=score_factors)
 
 
 def parse_dense_outputs(head: nn.Module, outputs: Sequence) -> DenseOutputs:
     """Flatten a supported dense head's forward output over levels.
 
     Args:
-        head: the head module (``YOLOXHead``, ``RTMDetHead`` /
-            ``RTMDetSepBNHead``, ``GFLHead``, ``RetinaHead`` or another
-            sigmoid ``AnchorHead`` whose forward returns
-            ``(cls_scores, bbox_preds)``).
+        head: a supported head (see the module docstring).
         outputs: what ``head.forward`` returned, one tensor per level in each
-            element.
+            element. Parse them while the head is in the mode it ran in
+            (FCOS scales its distances by the stride in eval mode only).
 
     Returns:
         DenseOutputs: the per-prior tensors and the head's priors.
+
+    Raises:
+        TypeError: for an unsupported or softmax head (see
+            :func:`check_dense_head`).
+        ValueError: when ``outputs`` is not what the head's parser expects.
     """
     parser, num_parts = _find_parser(head)
-    if not getattr(head, 'use_sigmoid_cls', False):
-        raise TypeError(f'{type(head).__name__} uses a softmax classifier; '
-                        'mmkd response KD supports sigmoid dense heads only.')
     if len(outputs) != num_parts or any(len(part) != head.prior_generator.num_levels
                                         for part in outputs):
         raise ValueError(f'{type(head).__name__} output should be {num_parts} '
@@ -173,50 +198,77 @@ def pair_dense_outputs(student_head: nn.Module, student_outputs: Sequence,
     return student, teacher
 
 
+def check_dense_head(head: nn.Module) -> None:
+    """Raise a one-line ``TypeError`` naming ``head``'s class and the supported
+    heads unless response KD can parse it: a subclass of a supported head with
+    a sigmoid classifier (``use_sigmoid_cls=True``)."""
+    _find_parser(head)
+
+
 def _find_parser(head: nn.Module) -> Tuple[Parser, int]:
     """The parser of the closest supported base class and its output count."""
-    for cls in type(head).__mro__:
-        if cls in _PARSERS:
-            return _PARSERS[cls]
-    raise TypeError(f'Response KD does not support {type(head).__name__}. {_SUPPORTED}')
+    name = type(head).__name__
+    parser = next((_PARSERS[cls] for cls in type(head).__mro__ if cls in _PARSERS), None)
+    if parser is None:
+        raise TypeError(f'Response KD does not support {name}. {_SUPPORTED}')
+    if not getattr(head, 'use_sigmoid_cls', False):
+        raise TypeError(f'Response KD does not support {name} with a softmax classifier '
+                        f'(use_sigmoid_cls=False). {_SUPPORTED}')
+    return parser
 
 
 def _parse_yolox(head: YOLOXHead, outputs: Sequence) -> DenseOutputs:
-    cls_scores, bbox_preds, objectnesses = outputs
-    objectness = _flatten_levels(objectnesses, 1).squeeze(-1)
-    return _build(head, cls_scores, bbox_preds, _decode_yolox, objectness=objectness)
+    """``(cls_scores, bbox_preds, objectnesses)``; objectness is the score factor."""
+    return _build(head, *outputs, decoder=_decode_yolox)
 
 
-def _parse_rtmdet(head: RTMDetHead, outputs: Sequence) -> DenseOutputs:
-    return _build(head, *outputs, _decode_with_coder)
+def _parse_distances(head: RTMDetHead, outputs: Sequence) -> DenseOutputs:
+    """``(cls_scores, bbox_preds[, centernesses])`` with point-to-edge distances."""
+    return _build(head, *outputs, decoder=_decode_with_coder)
+
+
+def _parse_fcos(head: FCOSHead, outputs: Sequence) -> DenseOutputs:
+    """FCOS distances in input pixels.
+
+    With ``norm_on_bbox`` the head predicts distances in strides and
+    multiplies them by the stride in eval mode only; a training head's
+    distances are multiplied by their prior's stride here, so that a training
+    student pairs with an eval-mode teacher.
+    """
+    outputs = _parse_distances(head, outputs)
+    if head.norm_on_bbox and head.training:
+        return replace(outputs, bbox_preds=outputs.bbox_preds * outputs.strides[:, None])
+    return outputs
 
 
 def _parse_gfl(head: GFLHead, outputs: Sequence) -> DenseOutputs:
-    return _build(head, *outputs, _decode_distribution, box_channels=4 * (head.reg_max + 1))
+    return _build(head, *outputs, decoder=_decode_distribution, box_channels=4 * (head.reg_max + 1))
 
 
 def _parse_anchor(head: AnchorHead, outputs: Sequence) -> DenseOutputs:
-    return _build(head, *outputs, _decode_with_coder,
-                  box_channels=head.bbox_coder.encode_size)
+    """``(cls_scores, bbox_preds[, centernesses])`` as ``bbox_coder`` deltas."""
+    return _build(head, *outputs, decoder=_decode_with_coder, box_channels=head.bbox_coder.encode_size)
 
 
 _PARSERS: Dict[type, Tuple[Parser, int]] = {
     YOLOXHead: (_parse_yolox, 3),
-    RTMDetHead: (_parse_rtmdet, 2),
+    RTMDetHead: (_parse_distances, 2),
+    FCOSHead: (_parse_fcos, 3),
+    ATSSHead: (_parse_anchor, 3),
     GFLHead: (_parse_gfl, 2),
     AnchorHead: (_parse_anchor, 2),
 }
 
 
 def _build(head: nn.Module, cls_scores: Sequence[Tensor], bbox_preds: Sequence[Tensor],
-           decoder: Callable[[DenseOutputs], Tensor], objectness: Optional[Tensor] = None,
-           box_channels: int = 4) -> DenseOutputs:
+           score_factors: Optional[Sequence[Tensor]] = None, *,
+           decoder: Callable[[DenseOutputs], Tensor], box_channels: int = 4) -> DenseOutputs:
     level_sizes = [tuple(score.shape[-2:]) for score in cls_scores]
     priors, strides = _grid_priors(head, level_sizes, cls_scores[0].device)
     return DenseOutputs(
         cls_logits=_flatten_levels(cls_scores, head.cls_out_channels),
         bbox_preds=_flatten_levels(bbox_preds, box_channels),
-        objectness=objectness,
+        score_factors=None if score_factors is None else _flatten_levels(score_factors, 1)[..., 0],
         priors=priors,
         strides=strides,
         level_sizes=level_sizes,
@@ -259,7 +311,8 @@ def _decode_yolox(outputs: DenseOutputs) -> Tensor:
 
 
 def _decode_with_coder(outputs: DenseOutputs) -> Tensor:
-    """Batched ``bbox_coder.decode`` on points (RTMDet) or anchors (RetinaNet)."""
+    """Batched ``bbox_coder.decode`` on points (RTMDet, FCOS) or anchors
+    (RetinaNet, ATSS), as ``predict_by_feat`` decodes (without clipping)."""
     priors = outputs.prior_centers() if _has_point_priors(outputs.head) else outputs.priors
     return _coder_decode(outputs, priors, outputs.bbox_preds)
 

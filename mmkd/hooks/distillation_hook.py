@@ -19,6 +19,7 @@ from mmkd.engine.optimizer import add_module_to_optimizer
 from mmkd.engine.schedule import LossWeightSchedule
 from mmkd.engine.teacher import TeacherInputConverter, build_frozen_detector, run_detector
 from mmkd.engine.two_stage import probe_batch
+from mmkd.heads import check_response_heads
 from mmkd.recorders import ModuleRecorder
 from mmkd.recorders.callbacks import BoundModuleHook
 from mmkd.recorders.module_recorder import find_module
@@ -105,6 +106,7 @@ class DistillationHook(Hook):
         student = _unwrap(runner.model)
         self._check_student_paths(student)
         device = next(student.parameters()).device
+        check_response_heads(student, self.distiller)
         self.teacher, meta = self.build_teacher(runner, student, device)
         self._check_record_paths(student)
         self._check_class_sets(student, meta, runner)

@@ -2,7 +2,7 @@
 
 Both read the raw ``bbox_head`` outputs of the two detectors (recorded by the
 hook) and parse them per prior with :func:`mmkd.heads.pair_dense_outputs`
-(YOLOX: class score times objectness).
+(class score times the score factor: YOLOX objectness, FCOS / ATSS centerness).
 """
 from typing import List, Optional, Tuple
 
@@ -44,9 +44,10 @@ class DiscrepancyMask(_HeadOutputsMask):
     """Dense per-location discrepancy of the two detectors' class scores.
 
     ``D_n = max_c |p_T(n, c) - p_S(n, c)|`` for prior ``n`` (the maximum over
-    the anchors of a location for anchor heads), with ``p`` the class
-    probabilities (YOLOX: class score times objectness). Optionally only the
-    ``topk`` largest locations of each image are kept, and each image's map is
+    the anchors of a location for anchor heads), with ``p`` the detection
+    scores (class probability times the score factor: YOLOX objectness, FCOS /
+    ATSS centerness). Optionally only the ``topk`` largest locations of each
+    image are kept, and each image's map is
     divided by its maximum (``normalize``), so the map lies in ``[0, 1]``.
     The dense form of GID's general-instance score (Dai et al., "General
     Instance Distillation for Object Detection", CVPR 2021).

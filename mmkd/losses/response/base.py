@@ -46,8 +46,9 @@ class DenseResponseLoss(DistillLoss):
     Args:
         weighting: where to distil; one name or a sequence of names whose
             factors multiply: ``'all'`` (1 everywhere), ``'teacher_score'``
-            (teacher's best class score, times objectness for YOLOX, zeroed at
-            or below ``score_thr``), ``'positive'`` (1 where the prior centre
+            (teacher's best detection score, i.e. class probability times
+            the score factor of YOLOX / FCOS / ATSS, zeroed at or below
+            ``score_thr``), ``'positive'`` (1 where the prior centre
             lies in a GT box and within ``center_radius`` strides of its
             centre, else 0) or ``'discrepancy'`` (largest absolute difference
             between teacher and student class scores).
@@ -114,10 +115,11 @@ def scatter_kept(values: Tensor, keep: Tensor) -> Tensor:
     return values.new_zeros(keep.shape).masked_scatter(keep, values)
 
 
-def check_same_objectness(pair: ResponsePair) -> None:
-    """Class logits only pair up when both heads have objectness or neither does."""
-    if (pair.student.objectness is None) != (pair.teacher.objectness is None):
+def check_same_score_factors(pair: ResponsePair) -> None:
+    """Class logits only pair up when both heads have a score factor (objectness,
+    centerness) or neither does: with one, the score is class times factor."""
+    if (pair.student.score_factors is None) != (pair.teacher.score_factors is None):
         raise ValueError(
-            'Class logits of a head with objectness (YOLOX, class given object) and one '
-            f'without do not pair: student {type(pair.student.head).__name__}, teacher '
-            f'{type(pair.teacher.head).__name__}.')
+            'Class logits of a head with a score factor (YOLOX objectness, FCOS / ATSS '
+            'centerness; score = class x factor) and one without do not pair: student '
+            f'{type(pair.student.head).__name__}, teacher {type(pair.teacher.head).__name__}.')

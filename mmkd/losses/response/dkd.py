@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmkd.registry import MODELS
-from .base import DenseResponseLoss, ResponsePair, check_same_objectness, check_temperature
+from .base import DenseResponseLoss, ResponsePair, check_same_score_factors, check_temperature
 from .functional import dkd_terms
 
 TARGETS = ('teacher', 'gt')
@@ -34,8 +34,8 @@ class DKDLoss(DenseResponseLoss):
       consistent with the sigmoid when one class dominates
       (``softmax([z, 0])_0 = sigmoid(z)``), makes a single-class head
       well-defined, and lets background priors have a target (background).
-      Objectness (YOLOX) is not part of the softmax; distil it with
-      :class:`SigmoidKDLoss`.
+      Score factors (YOLOX objectness, FCOS / ATSS centerness) are not part
+      of the softmax; distil them with :class:`SigmoidKDLoss`.
     - ``target='teacher'`` takes the teacher's argmax (over classes and
       background) as the target class; ``target='gt'`` takes the class of the
       GT box assigned by centre sampling (see ``center_radius``) on positive
@@ -71,7 +71,7 @@ class DKDLoss(DenseResponseLoss):
         self.with_background = with_background
 
     def prior_losses(self, pair: ResponsePair, keep: Tensor) -> Tensor:
-        check_same_objectness(pair)
+        check_same_score_factors(pair)
         student = self._logits(pair.student.cls_logits)
         teacher = self._logits(pair.teacher.cls_logits)
         if student.shape[-1] < 2:

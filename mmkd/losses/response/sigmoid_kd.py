@@ -4,13 +4,13 @@ from typing import Optional, Sequence, Union
 from torch import Tensor
 
 from mmkd.registry import MODELS
-from .base import DenseResponseLoss, ResponsePair, check_same_objectness, check_temperature
+from .base import DenseResponseLoss, ResponsePair, check_same_score_factors, check_temperature
 from .functional import binary_kd
 
 
 @MODELS.register_module()
 class SigmoidKDLoss(DenseResponseLoss):
-    r"""Per-class binary KD for sigmoid heads (YOLOX, RTMDet, RetinaNet, GFL).
+    r"""Per-class binary KD for sigmoid heads (YOLOX, RTMDet, FCOS, ATSS, RetinaNet, GFL).
 
     Every class channel is its own binary classifier, so the soft target of
     class ``c`` at prior ``i`` is ``q = sigmoid(z_T / T)`` and
@@ -18,12 +18,13 @@ class SigmoidKDLoss(DenseResponseLoss):
     .. math::
         \ell_i = \lambda_{cls}\, T^2 \sum_c |q_{ic} - p_{ic}|^{\beta}\,
                  \mathrm{BCE}(p_{ic}, q_{ic})
-                 + \lambda_{obj}\, T^2 |q^o_i - p^o_i|^{\beta}\,
-                 \mathrm{BCE}(p^o_i, q^o_i),
+                 + \lambda_{f}\, T^2 |q^f_i - p^f_i|^{\beta}\,
+                 \mathrm{BCE}(p^f_i, q^f_i),
         \quad p = \sigma(z_S / T)
 
-    the objectness term only for heads with objectness (YOLOX), where
-    ``p^o, q^o`` are the tempered objectness probabilities. The BCE form
+    the second term only for heads with a score factor (YOLOX objectness,
+    FCOS / ATSS centerness), where ``p^f, q^f`` are the tempered score-factor
+    probabilities. The BCE form
     follows the binary-classification KD of Yang et al., "Bridging
     Cross-task Protocol Inconsistency for Distillation in Dense Object
     Detection" (ICCV 2023); unlike softmax KD it stays meaningful for a single
@@ -36,18 +37,18 @@ class SigmoidKDLoss(DenseResponseLoss):
         temperature: ``T``.
         beta: focal exponent; ``None`` disables the factor.
         class_weight: ``lambda_cls`` of the class term (0 with
-            ``objectness_weight > 0`` distils YOLOX objectness alone).
-        objectness_weight: ``lambda_obj`` of the objectness term.
+            ``score_factor_weight > 0`` distils the score factor alone).
+        score_factor_weight: ``lambda_f`` of the score-factor term.
         weighting, score_thr, center_radius, loss_weight: see
             :class:`DenseResponseLoss`; the same prior weights apply to the
-            class and objectness terms.
+            class and score-factor terms.
     """
 
     def __init__(self,
                  temperature: float = 1.0,
                  beta: Optional[float] = None,
                  class_weight: float = 1.0,
-                 objectness_weight: float = 1.0,
+                 score_factor_weight: float = 1.0,
                  weighting: Union[str, Sequence[str]] = 'teacher_score',
                  score_thr: float = 0.0,
                  center_radius: Optional[float] = 2.5,
@@ -56,15 +57,15 @@ class SigmoidKDLoss(DenseResponseLoss):
         self.temperature = check_temperature(temperature)
         self.beta = beta
         self.class_weight = class_weight
-        self.objectness_weight = objectness_weight
+        self.score_factor_weight = score_factor_weight
 
     def prior_losses(self, pair: ResponsePair, keep: Tensor) -> Tensor:
-        check_same_objectness(pair)
+        check_same_score_factors(pair)
         student, teacher = pair.student, pair.teacher
         losses = self.class_weight * self._binary_kd(student.cls_logits, teacher.cls_logits).sum(-1)
-        if student.objectness is not None:
-            losses = losses + self.objectness_weight * self._binary_kd(
-                student.objectness, teacher.objectness)
+        if student.score_factors is not None:
+            losses = losses + self.score_factor_weight * self._binary_kd(
+                student.score_factors, teacher.score_factors)
         return losses
 
     def _binary_kd(self, student_logits: Tensor, teacher_logits: Tensor) -> Tensor:
