@@ -90,7 +90,8 @@ class ModuleRecorder:
             return
         self._handles = [
             module.register_forward_pre_hook(BoundModuleHook(module, self._store_inputs(path)))
-            if path.endswith(INPUTS_SUFFIX) else module.register_forward_hook(BoundModuleHook(module, self._store(path)))
+            if path.endswith(INPUTS_SUFFIX)
+            else module.register_forward_hook(BoundModuleHook(module, self._store(path)))
             for path, module in self.modules.items()
         ] + [
             module.register_forward_pre_hook(BoundModuleHook(module, self._store_rois(key)))
