@@ -8,8 +8,10 @@ from mmengine.registry import DefaultScope
 from torch import Tensor, nn
 
 from mmkd.context import DistillContext, exact_strides
+from mmkd.engine.cross_head import CrossHead
 from mmkd.losses.base import DistillLoss
 from mmkd.recorders import RecordKey, parse_record_key
+from mmkd.recorders.module_recorder import find_module
 from mmkd.recorders.roi_branches import roi_branch
 from mmkd.registry import MODELS
 
@@ -24,6 +26,8 @@ class DistillEntry:
     teacher: RecordKey
     adapter: AdapterCfg
     config_key: str
+    #: ``cross_head=k``: the student side is the teacher head run on the student's split features
+    cross_head: Optional[CrossHead] = None
 
     @classmethod
     def from_cfg(cls, cfg: dict, position: int) -> 'DistillEntry':
@@ -32,11 +36,14 @@ class DistillEntry:
             if required not in cfg:
                 raise KeyError(f'{config_key} has no "{required}": every entry needs '
                                'student=, teacher= (module paths) and loss=dict(type=...)')
-        student = parse_record_key(cfg['student'])
+        student, teacher = parse_record_key(cfg['student']), parse_record_key(cfg['teacher'])
+        cross_head = CrossHead.from_cfg(cfg.get('cross_head'), config_key)
+        if cross_head is not None and (student.index is not None or teacher.index is not None):
+            raise ValueError(f'{config_key}: cross_head needs student= and teacher= to name whole dense heads '
+                             f'(e.g. "bbox_head"), got "{student}" and "{teacher}"')
         default_name = f'{student.path.replace(".", "_")}_{position}'
-        return cls(name=cfg.get('name', default_name), student=student,
-                   teacher=parse_record_key(cfg['teacher']), adapter=cfg.get('adapter', 'auto'),
-                   config_key=config_key)
+        return cls(name=cfg.get('name', default_name), student=student, teacher=teacher,
+                   adapter=cfg.get('adapter', 'auto'), config_key=config_key, cross_head=cross_head)
 
 
 def is_feature_levels(value: Any) -> bool:
@@ -108,7 +115,8 @@ class Distiller(nn.Module):
         if not isinstance(loss, DistillLoss):
             raise TypeError(f'{entry.config_key}.loss type "{cfg["type"]}" is not an mmkd distillation loss '
                             '(a subclass of mmkd.losses.DistillLoss)')
-        loss.bind(entry.student, entry.teacher, entry.config_key)
+        # cross-head outputs come from the teacher's head (see CrossHead.loss_context)
+        loss.bind(entry.teacher if entry.cross_head else entry.student, entry.teacher, entry.config_key)
         return loss
 
     def record_paths(self, side: str) -> List[str]:
@@ -116,7 +124,20 @@ class Distiller(nn.Module):
         paths = {getattr(entry, side).path for entry in self.entries}
         for loss in self.losses.values():
             paths.update(loss.required_records)
+        for entry in self.cross_head_entries():
+            paths.update(entry.cross_head.record_keys(side))
         return sorted(paths)
+
+    def cross_head_entries(self) -> List[DistillEntry]:
+        return [entry for entry in self.entries if entry.cross_head is not None]
+
+    def bind_cross_heads(self, student: nn.Module, teacher: nn.Module) -> None:
+        """Resolve every ``cross_head`` entry's split on the two detectors' heads."""
+        for entry in self.cross_head_entries():
+            entry.cross_head.bind(find_module(student, entry.student.path, f'{entry.config_key}.student'),
+                                  entry.student.path,
+                                  find_module(teacher, entry.teacher.path, f'{entry.config_key}.teacher'),
+                                  entry.teacher.path)
 
     def build_adapters(self, student_records: Dict[str, Any], teacher_records: Dict[str, Any],
                        input_size: Tuple[int, int]) -> List[str]:
@@ -125,7 +146,16 @@ class Distiller(nn.Module):
         for entry in self.entries:
             student = entry.student.select(student_records)
             teacher = entry.teacher.select(teacher_records)
-            if is_feature_levels(student) and is_feature_levels(teacher):
+            if entry.cross_head is not None:
+                adapter = entry.cross_head.build_adapters(student_records, teacher_records, entry.adapter,
+                                                          build_mmkd_module)
+                if adapter is not None:
+                    self.adapters[entry.name] = adapter
+                summary.append(f'{entry.name}: teacher {entry.teacher} after {entry.cross_head.split} tower convs '
+                               f'on the student\'s features (cross-head), adapters: '
+                               f'{"none" if adapter is None else "1x1 per level and branch"}, '
+                               f'loss: {type(self.losses[entry.name]).__name__}')
+            elif is_feature_levels(student) and is_feature_levels(teacher):
                 adapter = self._adapter_for(entry, as_levels(student), as_levels(teacher), input_size)
                 if adapter is not None:
                     self.adapters[entry.name] = adapter
@@ -210,9 +240,13 @@ class Distiller(nn.Module):
         for entry in self.entries:
             student = entry.student.select(ctx.student_records)
             teacher = entry.teacher.select(ctx.teacher_records)
-            if is_feature_levels(student):
-                student, teacher = self._adapt(entry.name, as_levels(student), as_levels(teacher))
             entry_ctx = ctx.with_level_strides(self.level_strides.get(entry.name))
+            if entry.cross_head is not None:
+                adapters = self.adapters[entry.name] if entry.name in self.adapters else None
+                student = entry.cross_head(ctx.student_records, adapters)
+                entry_ctx = entry.cross_head.loss_context(entry_ctx)
+            elif is_feature_levels(student):
+                student, teacher = self._adapt(entry.name, as_levels(student), as_levels(teacher))
             losses[f'loss_{entry.name}'] = self.losses[entry.name](student, teacher, entry_ctx)
         return losses
 

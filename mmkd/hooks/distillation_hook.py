@@ -162,6 +162,7 @@ class DistillationHook(Hook):
         for entry in distiller.entries:
             find_module(student, entry.student.path, f'{entry.config_key}.student')
             find_module(teacher, entry.teacher.path, f'{entry.config_key}.teacher')
+        distiller.bind_cross_heads(student, teacher)
         for name, loss in distiller.losses.items():
             for path in loss.required_records:
                 find_module(student, path, f'{type(loss).__name__} ({name}) needs student module')

@@ -1,3 +1,3 @@
-from .module_recorder import ModuleRecorder, RecordKey, parse_record_key
+from .module_recorder import ModuleRecorder, RecordKey, inputs_key, parse_record_key
 
-__all__ = ['ModuleRecorder', 'RecordKey', 'parse_record_key']
+__all__ = ['ModuleRecorder', 'RecordKey', 'inputs_key', 'parse_record_key']

@@ -11,6 +11,14 @@ from .callbacks import BoundModuleHook
 from .roi_branches import check_roi_path, extractor_path, roi_branch, rois_key
 
 _KEY_PATTERN = re.compile(r'^(?P<path>[\w.]*)(\[(?P<index>-?\d+)\])?$')
+INPUTS_SUFFIX = ':inputs'
+
+
+def inputs_key(path: str) -> str:
+    """Record key of the inputs of the module at ``path``: the first positional
+    argument of each of its calls in one forward, as a list in call order (a
+    head tower shared by all levels is called once per level)."""
+    return f'{path}{INPUTS_SUFFIX}'
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,7 @@ class ModuleRecorder:
 
     For paths in a two-stage RoI branch it also keeps the RoIs the branch's
     extractor received, under :func:`~mmkd.recorders.roi_branches.rois_key`.
+    A path given as :func:`inputs_key` records the module's inputs instead.
 
     Args:
         model: the detector whose submodules are recorded.
@@ -65,7 +74,8 @@ class ModuleRecorder:
 
     def __init__(self, model: nn.Module, paths: Iterable[str], config_key: str) -> None:
         self.model = model
-        self.modules = {path: find_module(model, path, config_key) for path in sorted(set(paths))}
+        self.modules = {path: find_module(model, path.removesuffix(INPUTS_SUFFIX), config_key)
+                        for path in sorted(set(paths))}
         for path in self.modules:
             check_roi_path(path, config_key)
         branches = {roi_branch(path) for path in self.modules} - {None}
@@ -79,7 +89,9 @@ class ModuleRecorder:
         if self._handles:
             return
         self._handles = [
-            module.register_forward_hook(BoundModuleHook(module, self._store(path)))
+            module.register_forward_pre_hook(BoundModuleHook(module, self._store_inputs(path)))
+            if path.endswith(INPUTS_SUFFIX)
+            else module.register_forward_hook(BoundModuleHook(module, self._store(path)))
             for path, module in self.modules.items()
         ] + [
             module.register_forward_pre_hook(BoundModuleHook(module, self._store_rois(key)))
@@ -99,6 +111,12 @@ class ModuleRecorder:
         def store(module: nn.Module, args: Any, output: Any) -> None:
             if self.active:
                 self.records[path] = output
+        return store
+
+    def _store_inputs(self, key: str):
+        def store(module: nn.Module, args: Any) -> None:
+            if self.active:
+                self.records.setdefault(key, []).append(args[0])
         return store
 
     def _store_rois(self, key: str):

@@ -1,5 +1,7 @@
 """Response distillation: losses on the outputs of dense and RoI detection heads."""
 from .base import DenseResponseLoss, ResponsePair
+from .bckd_cls import BCKDClsLoss
+from .bckd_iou import BCKDIoULoss
 from .box_kd import BoxKDLoss
 from .dkd import DKDLoss
 from .kd import KDLoss
@@ -8,5 +10,6 @@ from .roi_kd import RoIKDLoss
 from .sigmoid_kd import SigmoidKDLoss
 
 __all__ = [
-    'DenseResponseLoss', 'ResponsePair', 'KDLoss', 'SigmoidKDLoss', 'DKDLoss', 'BoxKDLoss', 'LDLoss', 'RoIKDLoss'
+    'DenseResponseLoss', 'ResponsePair', 'KDLoss', 'SigmoidKDLoss', 'DKDLoss', 'BoxKDLoss', 'LDLoss', 'RoIKDLoss',
+    'BCKDClsLoss', 'BCKDIoULoss'
 ]

@@ -78,7 +78,11 @@ class DenseResponseLoss(DistillLoss):
                             ctx=ctx, center_radius=self.center_radius)
         weights = self.prior_weights(pair).detach()
         losses = self.prior_losses(pair, weights > 0)
-        return self.loss_weight * (losses * weights).sum() / weights.sum().clamp(min=1.0)
+        return self.loss_weight * (losses * weights).sum() / self.normaliser(pair, weights)
+
+    def normaliser(self, pair: ResponsePair, weights: Tensor) -> Tensor:
+        """Divisor of the weighted sum: the total weight, at least 1."""
+        return weights.sum().clamp(min=1.0)
 
     def prior_weights(self, pair: ResponsePair) -> Tensor:
         """``(B, N)`` non-negative weight of every prior."""
@@ -101,6 +105,12 @@ class DenseResponseLoss(DistillLoss):
         if name == 'discrepancy':
             return (pair.teacher.scores() - pair.student.scores()).abs().amax(-1)
         return pair.student.bbox_preds.new_ones(pair.student.batch_size, pair.student.num_priors)  # 'all'
+
+
+def positive_count(pair: ResponsePair) -> Tensor:
+    """Number of GT-centre positive priors in the batch, at least 1 (a
+    normaliser that does not depend on the prior weights)."""
+    return pair.assignment.positive.sum().float().clamp(min=1.0)
 
 
 def check_temperature(temperature: float) -> float:

@@ -1,0 +1,5 @@
+# BCKD, GFL teacher -> GFL student on the synthetic shapes (shared anchors, reg_max=16).
+# The method: _base_/methods/bckd.py; the pair: _base_/pairs/gfl_synth.py.
+_base_ = ['./_base_/pairs/gfl_synth.py', './_base_/methods/bckd.py']
+
+custom_hooks = [dict(_base_.distillation_hook, distill=_base_.distill)]
