@@ -398,6 +398,6 @@ def test_shipped_scheme_configs_build(path):
     if 'stages' in cfg:  # a teacher-assistant chain
         assert all(Path(REPO / stage['config']).is_file() for stage in cfg.stages)
         return
+    from mmkd.engine.standalone import distillation_hook_cfg
     from mmkd.registry import HOOKS
-    hooks = [hook for hook in cfg.custom_hooks if hook['type'].startswith('mmkd.')]
-    assert len(hooks) == 1 and isinstance(HOOKS.build(hooks[0]), DistillationHook)
+    assert isinstance(HOOKS.build(distillation_hook_cfg(cfg)), DistillationHook)

@@ -1,5 +1,5 @@
 """The default teacher: a trained detector, frozen (offline KD)."""
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 import torch
 from torch import Tensor, nn

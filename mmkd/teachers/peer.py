@@ -64,7 +64,7 @@ class PeerTeacher(TeacherSource):
         peer = build_detector(load_detector_config(self.peer_cfg['config'], 'peer.config'))
         checkpoint = self.peer_cfg.get('checkpoint')
         if checkpoint:
-            meta = load_weights(peer, checkpoint, 'peer.checkpoint')
+            meta = load_weights(peer, checkpoint, 'peer.checkpoint', 'the peer config')
         else:
             peer.init_weights()
             meta = {}
