@@ -11,6 +11,6 @@ from .utils.safe_load import allow_mmengine_checkpoints
 allow_mmengine_checkpoints()
 allow_cpu_process_groups()
 
-from . import adapters, hooks, losses, masks, schemes  # noqa: E402,F401
+from . import adapters, hooks, losses, masks, schemes, teachers  # noqa: E402,F401
 
 __version__ = '0.1.0'

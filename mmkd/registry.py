@@ -13,4 +13,6 @@ MODELS = Registry(
     'model',
     parent=MMDET_MODELS,
     scope='mmkd',
-    locations=['mmkd.losses', 'mmkd.masks', 'mmkd.adapters', 'mmkd.schemes'])
+    locations=['mmkd.losses', 'mmkd.masks', 'mmkd.adapters', 'mmkd.teachers', 'mmkd.schemes'])
+#: Teacher sources (:class:`mmkd.teachers.TeacherSource`): where a distillation hook's teacher side comes from.
+TEACHERS = Registry('teacher source', scope='mmkd', locations=['mmkd.teachers'])

@@ -26,9 +26,10 @@ def main(work_dir: str, data_root: str, teacher_checkpoint: str) -> None:
     adapt_config_to_cpu_ddp(cfg)
     runner = train(cfg)
     rank = int(os.environ['RANK'])
+    hook = find_distill_hook(runner)
     torch.save({'student': runner.model.module.state_dict(),
-                'distiller': find_distill_hook(runner).distiller.state_dict(),
-                'ddp_distiller': type(find_distill_hook(runner)._distiller_call).__name__},
+                'distiller': hook.distiller.state_dict(),
+                'ddp_distiller': type(hook._calls[hook.distiller]).__name__},
                Path(work_dir) / f'rank{rank}.pth')
 
 

@@ -25,8 +25,8 @@ from mmkd.engine.distiller import Distiller
 from mmkd.losses.feature.masked import masked_squared_error
 from mmkd.losses.feature.pkd import standardized_mse
 from mmkd.masks import GTBoxMask, ScaleAwareMask
-from utils import (CONFIGS, REPO, TINY_RESNET, TINY_RESNET_CHANNELS, find_distill_hook, load_config,
-                   stock_config, train, untrained_checkpoint)
+from utils import (CONFIGS, REPO, TINY_RESNET, TINY_RESNET_CHANNELS, distill_hook_cfg, find_distill_hook,
+                   load_config, stock_config, train, untrained_checkpoint)
 
 RETINANET = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
 RETINANET_STRIDES = [(8, 8), (16, 16), (32, 32), (64, 64), (128, 128)]
@@ -231,7 +231,7 @@ def test_unknown_loss_type_names_the_entry_and_close_names():
 
 def test_configured_in_channels_that_disagree_with_the_probe(tmp_path, synth_root, teacher_checkpoint):
     cfg = load_config('yolox_tiny_distill_synth.py', tmp_path, synth_root)
-    hook = next(h for h in cfg.custom_hooks if h['type'] == 'mmkd.DistillationHook')
+    hook = distill_hook_cfg(cfg)
     hook['teacher']['checkpoint'] = str(teacher_checkpoint)
     hook['distill'] = [dict(name='fgd', student='neck', teacher='neck',
                             loss=dict(type='mmkd.FGDLoss', in_channels=[7, 7, 7]))]

@@ -14,7 +14,7 @@ from mmkd.engine.schedule import LossWeightSchedule
 from mmkd.engine.teacher import TeacherInputConverter
 from mmkd.losses import FeatureMSELoss, KDLoss
 from mmkd.recorders import ModuleRecorder, parse_record_key
-from mmkd.recorders.module_recorder import find_module
+from mmkd.utils.modules import find_module
 
 
 def _ctx(batch: int = 1) -> DistillContext:

@@ -105,10 +105,10 @@ def online(tmp_path_factory, synth_root):
 def test_online_both_models_train_in_one_optimizer(online):
     runner, work_dir = online
     hook = find_hook(runner, OnlineDistillationHook)
-    peer = hook.teacher
+    peer = hook.source.model
     assert peer.training and all(p.requires_grad for p in peer.parameters())
     assert len(trained_state(runner, peer)) == len(list(peer.parameters()))  # the peer has momentum: it stepped
-    assert trained_state(runner, hook.peer_distiller)  # peer -> student adapters (wide peer: none the other way)
+    assert trained_state(runner, hook.source.peer_distiller)  # peer -> student adapters (wide peer: none the other way)
     first, last = load(work_dir / 'epoch_1.pth'), load(work_dir / 'epoch_2.pth')
     changed = [k for k in first['mmkd']['peer'] if not torch.equal(first['mmkd']['peer'][k], last['mmkd']['peer'][k])]
     assert changed and any(not torch.equal(first['state_dict'][k], last['state_dict'][k]) for k in first['state_dict'])
@@ -143,7 +143,7 @@ def test_online_resume_restores_peer_and_its_optimizer_groups(online, tmp_path, 
 
 def test_online_mirrors_the_entries_for_the_peer():
     hook = OnlineDistillationHook(peer=dict(config=TEACHER_CONFIG), distill=[NECK_MSE])
-    assert [entry.name for entry in hook.peer_distiller.entries] == ['peer_neck_mse']
+    assert [entry.name for entry in hook.source.peer_distiller.entries] == ['peer_neck_mse']
     with pytest.raises(ValueError, match="share the entry name"):
         OnlineDistillationHook(peer=dict(config=TEACHER_CONFIG), distill=[NECK_MSE],
                                peer_distill=[NECK_MSE])
@@ -156,7 +156,7 @@ def test_self_distillation_deep_teaches_shallow_without_a_second_model(tmp_path,
     deep = dict(name='deep', student='backbone', teacher='neck', loss=dict(type='mmkd.FeatureMSELoss'))
     runner = train(scheme_cfg(tmp_path, synth_root, dict(type='mmkd.SelfDistillationHook', distill=[deep, levels])))
     hook = find_hook(runner, SelfDistillationHook)
-    assert hook.teacher is runner.model
+    assert hook.source.model is runner.model
     for key in ('loss_deep', 'loss_levels'):
         assert torch.isfinite(torch.tensor(runner.message_hub.get_scalar(f'train/{key}').data[0])).all()
     assert trained_state(runner, hook.distiller)
@@ -183,10 +183,10 @@ def mean_teacher(tmp_path_factory, synth_root):
 def test_mean_teacher_is_a_frozen_average_updated_every_iteration(mean_teacher):
     runner, work_dir = mean_teacher
     hook = find_hook(runner, MeanTeacherDistillationHook)
-    teacher = hook.teacher
-    assert teacher is hook.averaged.module and not teacher.training
+    teacher = hook.source.model
+    assert teacher is hook.source.averaged.module and not teacher.training
     assert not any(p.requires_grad for p in teacher.parameters())
-    assert int(hook.averaged.steps) == runner.iter + 1  # the copy at start + one update per iteration
+    assert int(hook.source.averaged.steps) == runner.iter + 1  # the copy at start + one update per iteration
     student = runner.model.state_dict()
     weight = 'neck.out_convs.0.conv.weight'
     assert not torch.equal(teacher.state_dict()[weight], student[weight])
@@ -199,13 +199,13 @@ def test_mean_teacher_resumes(mean_teacher, tmp_path, synth_root):
     _, work_dir = mean_teacher
     runner = resume_and_check(scheme_cfg(tmp_path, synth_root, mean_teacher_hook()), work_dir / 'epoch_1.pth',
                               MeanTeacherDistillationHook)
-    assert int(find_hook(runner, MeanTeacherDistillationHook).averaged.steps) == runner.iter + 1
+    assert int(find_hook(runner, MeanTeacherDistillationHook).source.averaged.steps) == runner.iter + 1
 
 
 def test_snapshot_teacher_trains(tmp_path, synth_root):
     hook = mean_teacher_hook(averaging=dict(type='mmkd.SnapshotModel', interval=2))
     runner = train(scheme_cfg(tmp_path, synth_root, hook, epochs=1))
-    assert int(find_hook(runner, MeanTeacherDistillationHook).averaged.steps) == runner.iter + 1
+    assert int(find_hook(runner, MeanTeacherDistillationHook).source.averaged.steps) == runner.iter + 1
 
 
 # ------------------------------------------------------------ multi-teacher
@@ -236,10 +236,10 @@ def test_multi_teacher_learned_weights_with_per_teacher_adapters(tmp_path, synth
     runner = train(scheme_cfg(tmp_path, synth_root,
                               multi_hook(teachers, weighting=dict(type='mmkd.LearnedTeacherWeights'))))
     hook = find_hook(runner, MultiTeacherDistillationHook)
-    assert len(hook.distillers[0].adapters['neck_mse']) == 3 and 'neck_mse' not in hook.distillers[1].adapters
-    for slot in hook.slots:
-        assert not slot.model.training and not any(p.requires_grad for p in slot.model.parameters())
-    assert hook.weighting.alpha.abs().sum() > 0 and trained_state(runner, hook.weighting)
+    assert len(hook.source.distillers[0].adapters['neck_mse']) == 3 and 'neck_mse' not in hook.source.distillers[1].adapters
+    for member in hook.source.members:
+        assert not member.model.training and not any(p.requires_grad for p in member.model.parameters())
+    assert hook.source.weighting.alpha.abs().sum() > 0 and trained_state(runner, hook.source.weighting)
     weights = weights_logged(runner)
     assert torch.allclose(weights.sum(0), torch.ones(runner.iter)) and not torch.equal(weights[:, 0], weights[:, -1])
     assert torch.isfinite(torch.tensor(runner.message_hub.get_scalar('train/loss_teacher_weights').data[0])).all()
@@ -280,7 +280,7 @@ def test_exp3_picks_one_teacher_per_step_and_learns_from_heldout_rewards(bandit)
     runner, _ = bandit
     weights = weights_logged(runner)
     assert torch.equal(weights.sum(0), torch.ones(runner.iter)) and set(weights.flatten().tolist()) <= {0.0, 1.0}
-    selector = find_hook(runner, MultiTeacherDistillationHook).selector
+    selector = find_hook(runner, MultiTeacherDistillationHook).source.selector
     assert (selector.log_weights != 0).any()  # rewarded after every iteration
 
 
@@ -293,7 +293,7 @@ def test_exp3_state_resumes(bandit, tmp_path, synth_root, teachers):
 def test_ucb_with_next_step_rewards(tmp_path, synth_root, teachers):
     hook = multi_hook(teachers, selector=dict(type='mmkd.UCBTeacherSelector'), reward='next_step')
     runner = train(scheme_cfg(tmp_path, synth_root, hook))
-    selector = find_hook(runner, MultiTeacherDistillationHook).selector
+    selector = find_hook(runner, MultiTeacherDistillationHook).source.selector
     assert selector.counts.sum() == runner.iter - 1  # the first step has no previous choice to reward
     assert (weights_logged(runner).sum(1) > 0).all()  # untried teachers go first: both taught
 
@@ -398,6 +398,6 @@ def test_shipped_scheme_configs_build(path):
     if 'stages' in cfg:  # a teacher-assistant chain
         assert all(Path(REPO / stage['config']).is_file() for stage in cfg.stages)
         return
+    from mmkd.engine.standalone import distillation_hook_cfg
     from mmkd.registry import HOOKS
-    hooks = [hook for hook in cfg.custom_hooks if hook['type'].startswith('mmkd.')]
-    assert len(hooks) == 1 and isinstance(HOOKS.build(hooks[0]), DistillationHook)
+    assert isinstance(HOOKS.build(distillation_hook_cfg(cfg)), DistillationHook)

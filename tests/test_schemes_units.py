@@ -13,10 +13,10 @@ from mmkd.schemes import (AdversarialLoss, ConfidenceTeacherWeights, EXP3Teacher
                           FixedTeacherWeights, InstanceRelationLoss, LearnedTeacherWeights, PixelRelationLoss,
                           SimilarityPreservingLoss, SnapshotModel, UCBTeacherSelector, improvement_reward)
 from mmkd.schemes.adversarial import gan_loss
-from mmkd.schemes.multi_teacher import _shapes, _weighted_sum
-from mmkd.schemes.online import _peer_key
 from mmkd.schemes.relation import normalised_distances, pairwise_distances, roi_levels
-from mmkd.schemes.utils import detach_tensors, eval_mode
+from mmkd.teachers.ensemble import _shapes, _weighted_sum
+from mmkd.teachers.peer import _peer_key
+from mmkd.utils.modules import detach_tensors, eval_mode
 
 
 def _ctx(boxes_per_image, size: int = 64, labels_per_image=None) -> DistillContext:

@@ -45,6 +45,7 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from mmkd.engine.standalone import is_distillation_hook_cfg  # noqa: E402
 from mmkd.utils.cli import fail  # noqa: E402
 from tools.publish_model import publish  # noqa: E402
 
@@ -203,7 +204,7 @@ def evaluate(run: Run) -> Dict[str, float]:
     cfg = Config.fromfile(str(REPO / run.config))
     cfg.work_dir = str(run.path / 'eval')
     cfg.load_from = str(run.final_checkpoint)
-    cfg.custom_hooks = [hook for hook in cfg.get('custom_hooks', []) if not hook['type'].startswith('mmkd.')]
+    cfg.custom_hooks = [hook for hook in cfg.get('custom_hooks', []) if not is_distillation_hook_cfg(hook)]
     metrics = Runner.from_cfg(cfg).test()
     return {key: float(metrics[f'coco/{key}']) for key in METRICS}
 

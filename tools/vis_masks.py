@@ -168,23 +168,15 @@ def load_distill_config(args: argparse.Namespace) -> Tuple[Config, dict]:
 
 
 def build_model(config: Config, checkpoint: Optional[str], config_key: str, device: str,
-                student_of: Optional[str] = None) -> nn.Module:
+                expected: str = 'the teacher config') -> nn.Module:
     """A frozen detector of ``config``: ``checkpoint``'s weights, else its own init.
 
-    ``student_of``: the distillation config, when this is its student (for the
-    message about a checkpoint of another model).
+    ``expected`` names ``config`` in the error about a checkpoint of another model.
     """
     model = build_detector(config)
     if checkpoint:
-        try:
-            load_weights(model, checkpoint, config_key)
-        except ValueError as e:  # a checkpoint of another model
-            message = str(e)
-            if student_of:
-                message = message.replace('does not match the teacher config',
-                                          f'does not match the student model of {student_of}').replace(
-                    ' Check that teacher.config is the config the checkpoint was trained with.', '')
-            fail(message)
+        with one_line_errors(ValueError):  # a checkpoint of another model
+            load_weights(model, checkpoint, config_key, expected)
     else:
         model.init_weights()
     return freeze(model).to(device)
@@ -456,7 +448,7 @@ def visualise(args: argparse.Namespace) -> List[Path]:
     with one_line_errors(FileNotFoundError):
         teacher_config = load_detector_config(teacher_cfg['config'], '--teacher-config')
     student = build_model(cfg, args.student_checkpoint, '--student-checkpoint', args.device,
-                          student_of=args.config)
+                          f'the student model of {args.config}')
     teacher = build_model(teacher_config, None if args.random_teacher else teacher_cfg['checkpoint'],
                           'teacher.checkpoint', args.device)
     dataset = build_dataset(cfg, args.split)

@@ -19,13 +19,21 @@ from torch import Tensor, nn
 from ..registry import HOOKS
 
 
+def is_distillation_hook_cfg(hook_cfg: dict) -> bool:
+    """Whether a ``custom_hooks`` entry builds an ``mmkd.DistillationHook`` (or a scheme's subclass of it)."""
+    from ..hooks import DistillationHook
+    hook_type = hook_cfg.get('type')
+    hook_class = HOOKS.get(hook_type) if isinstance(hook_type, str) else hook_type
+    return isinstance(hook_class, type) and issubclass(hook_class, DistillationHook)
+
+
 def distillation_hook_cfg(cfg: Config) -> dict:
-    """The ``mmkd.DistillationHook`` entry (or a subclass's) of ``cfg.custom_hooks``."""
-    hooks = [hook for hook in cfg.get('custom_hooks', []) if 'Distill' in str(hook.get('type', ''))]
+    """The distillation hook entry of ``cfg.custom_hooks`` itself (edit it to change the config)."""
+    hooks = [hook for hook in cfg.get('custom_hooks', []) if is_distillation_hook_cfg(hook)]
     if len(hooks) != 1:
         raise KeyError(f'custom_hooks holds {len(hooks)} distillation hooks; expected exactly one '
-                       "dict(type='mmkd.DistillationHook', ...)")
-    return dict(hooks[0])
+                       "dict(type='mmkd.DistillationHook', ...) (or a scheme's hook)")
+    return hooks[0]
 
 
 def attach_hook(hook_cfg: dict, student: nn.Module, optim_wrapper: OptimWrapper, optim_cfg: dict,

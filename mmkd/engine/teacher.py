@@ -31,8 +31,12 @@ def build_detector(config: Config) -> nn.Module:
         return MODELS.build(config.model)
 
 
-def load_weights(model: nn.Module, checkpoint: str, config_key: str) -> dict:
-    """Load ``checkpoint`` into ``model``; every key must match both ways."""
+def load_weights(model: nn.Module, checkpoint: str, config_key: str, expected: str = 'the teacher config') -> dict:
+    """Load ``checkpoint`` into ``model``; every key must match both ways.
+
+    ``expected`` names what ``model`` was built from in the error about a
+    checkpoint of another model.
+    """
     if '://' not in checkpoint and not osp.isfile(checkpoint):
         raise FileNotFoundError(
             f'{config_key}="{checkpoint}" does not exist: train the teacher first '
@@ -43,9 +47,8 @@ def load_weights(model: nn.Module, checkpoint: str, config_key: str) -> dict:
                   for key, value in state_dict.items()}
     problems = _mismatches(model.state_dict(), state_dict)
     if problems:
-        raise ValueError(f'{config_key}="{checkpoint}" does not match the teacher config: '
-                         + '; '.join(problems)
-                         + '. Check that teacher.config is the config the checkpoint was trained with.')
+        raise ValueError(f'{config_key}="{checkpoint}" does not match {expected}: ' + '; '.join(problems)
+                         + f'. Check that {expected} is the one the checkpoint was trained with.')
     model.load_state_dict(state_dict, strict=True)
     return loaded.get('meta', {}) if isinstance(loaded, dict) else {}
 

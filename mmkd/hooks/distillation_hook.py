@@ -1,49 +1,52 @@
-"""The drop-in distillation hook: a frozen teacher teaches any mmdet student."""
+"""The drop-in distillation hook: a teacher source teaches any mmdet student."""
 from contextlib import nullcontext
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.dist import is_distributed
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmengine.optim import BaseOptimWrapper
-from mmengine.runner.checkpoint import weights_to_cpu
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
-from mmkd.context import DistillContext
 from mmkd.engine.balance import LossBalance
 from mmkd.engine.distiller import Distiller, all_finite, trainable_parameters
 from mmkd.engine.evaluation import evaluate_detector
 from mmkd.engine.optimizer import add_module_to_optimizer
 from mmkd.engine.schedule import LossWeightSchedule
-from mmkd.engine.teacher import TeacherInputConverter, build_frozen_detector, run_detector
+from mmkd.engine.teacher import run_detector
 from mmkd.engine.two_stage import probe_batch
 from mmkd.heads import check_response_heads
 from mmkd.recorders import ModuleRecorder
 from mmkd.recorders.callbacks import BoundModuleHook
-from mmkd.recorders.module_recorder import find_module
 from mmkd.registry import HOOKS
+from mmkd.teachers import DistillStep, TeacherSource, build_teacher_source
+from mmkd.utils.modules import eval_mode, find_module, unwrap
 
 _FORWARD_ARGUMENTS = ('inputs', 'data_samples', 'mode')
 
 
 @HOOKS.register_module()
 class DistillationHook(Hook):
-    """Distil a frozen teacher into the student that ``runner.model`` trains.
+    """Distil a teacher into the student that ``runner.model`` trains.
 
     The student's config stays as it is; this hook, added to
-    ``custom_hooks``, builds the teacher from its config and checkpoint, keeps
-    it frozen and outside ``runner.model`` (so the student's checkpoint and EMA
-    copy stay plain), records the outputs named in ``distill`` on both models
-    with forward hooks, runs the teacher without gradients on the very batch the
-    student sees (after its data preprocessor and batch augments), and adds one
-    ``loss_<name>`` per entry to the student's loss dict. Adapters and learnable
-    parts of losses train with the student's optimizer and LR schedule, and are
-    saved under ``checkpoint['mmkd']`` and restored on resume.
+    ``custom_hooks``, records the outputs named in ``distill`` on the student
+    with forward hooks and asks its teacher source (:mod:`mmkd.teachers`) for
+    the teacher side of the very batch the student sees (after its data
+    preprocessor and batch augments); it adds one ``loss_<name>`` per entry to
+    the student's loss dict. The default source builds the teacher from its
+    config and checkpoint and keeps it frozen and outside ``runner.model`` (so
+    the student's checkpoint and EMA copy stay plain). Adapters, learnable
+    parts of losses and whatever the source trains join the student's
+    optimizer and LR schedule; they are saved under ``checkpoint['mmkd']`` and
+    restored on resume.
 
     Args:
-        teacher: ``dict(config=PATH_OR_mmdet::PATH, checkpoint=PATH)``.
+        teacher: ``dict(config=PATH_OR_mmdet::PATH, checkpoint=PATH)`` (a
+            frozen teacher), a teacher source config
+            ``dict(type='mmkd.AveragedTeacher', ...)``, or a built
+            :class:`mmkd.teachers.TeacherSource`.
         distill: entries ``dict(name=..., student='neck', teacher='neck',
             adapter='auto', loss=dict(type='mmkd.FeatureMSELoss'))``. See
             :class:`mmkd.engine.DistillEntry`.
@@ -62,10 +65,10 @@ class DistillationHook(Hook):
     """
     priority = 'NORMAL'
 
-    def __init__(self, teacher: dict, distill: Sequence[dict], schedule: Optional[dict] = None,
+    def __init__(self, teacher: Union[dict, TeacherSource], distill: Sequence[dict], schedule: Optional[dict] = None,
                  balance: Optional[dict] = None, evaluate_teacher: bool = False, probe_input_size: Tuple[int, int] = (256, 256),
                  check_finite: bool = True, find_unused_parameters: bool = False) -> None:
-        self.teacher_cfg = self._checked_teacher_cfg(teacher)
+        self.source = build_teacher_source(teacher)
         self.distiller = Distiller(distill)
         self.schedule = LossWeightSchedule(**(schedule or {}))
         self.balance = LossBalance(**balance) if balance else None
@@ -73,21 +76,18 @@ class DistillationHook(Hook):
         self.probe_input_size = tuple(probe_input_size)
         self.check_finite = check_finite
         self.find_unused_parameters = find_unused_parameters
-        self.teacher: Optional[nn.Module] = None
+        self._calls: Dict[nn.Module, Callable] = {}
         self._handles: List[Any] = []
         self._runner = None
         self._distilling = False
         self.active = False
 
-    # ------------------------------------------------------------------ set-up
-    @staticmethod
-    def _checked_teacher_cfg(teacher: Optional[dict]) -> Optional[dict]:
-        """The ``teacher`` argument, validated (schemes without one override this)."""
-        if not isinstance(teacher, dict) or 'config' not in teacher:
-            raise KeyError('teacher must be dict(config=..., checkpoint=...) naming the teacher\'s '
-                           'mmdet config and trained weights')
-        return teacher
+    @property
+    def teacher(self) -> nn.Module:
+        """The detector whose records teach (``DistillContext.teacher``): the source's model."""
+        return self.source.model
 
+    # ------------------------------------------------------------------ set-up
     def before_run(self, runner) -> None:
         """Set distillation up for a training run; stay idle in test/val runs.
 
@@ -102,38 +102,20 @@ class DistillationHook(Hook):
         self.set_up(runner)
 
     def set_up(self, runner) -> None:
-        """Teacher, recorders, adapters and optimizer groups of a training run."""
-        student = _unwrap(runner.model)
+        """Teacher source, recorders, adapters and optimizer groups of a training run."""
+        student = unwrap(runner.model)
         self._check_student_paths(student)
-        device = next(student.parameters()).device
         check_response_heads(student, self.distiller)
-        self.teacher, meta = self.build_teacher(runner, student, device)
-        self._check_record_paths(student)
-        self._check_class_sets(student, meta, runner)
-        self.student_recorder = ModuleRecorder(student, self.student_record_paths(), 'distill[].student')
-        self.teacher_recorder = ModuleRecorder(self.teacher, self.teacher_record_paths(), 'distill[].teacher')
-        self.convert_inputs = TeacherInputConverter(student.data_preprocessor, self.teacher.data_preprocessor)
+        device = next(student.parameters()).device
+        self.source.build(runner, student, self.distiller, device)
+        self.student_recorder = ModuleRecorder(student, self.source.student_record_paths(), 'distill[].student')
         summary = self._probe_and_build_adapters(student, device)
         self.distiller.to(device)
-        self._distiller_call = self.train_with_student(runner, self.distiller)
-        runner.logger.info(f'mmkd: {self.describe_teacher()}; distillation modules: '
-                           f'{trainable_parameters(self.distiller)} trainable params\n  ' + '\n  '.join(summary))
-
-    def build_teacher(self, runner, student: nn.Module, device: torch.device) -> Tuple[nn.Module, dict]:
-        """``(teacher, checkpoint_meta)``: the frozen pre-trained teacher (offline KD)."""
-        teacher, _, meta = build_frozen_detector(
-            self.teacher_cfg['config'], self.teacher_cfg.get('checkpoint'), 'teacher', device)
-        return teacher, meta
-
-    def describe_teacher(self) -> str:
-        return (f'teacher {self.teacher_cfg["config"]} from {self.teacher_cfg.get("checkpoint")} '
-                f'(frozen, {sum(p.numel() for p in self.teacher.parameters()) / 1e6:.2f} M params)')
-
-    def student_record_paths(self) -> List[str]:
-        return self.distiller.record_paths('student')
-
-    def teacher_record_paths(self) -> List[str]:
-        return self.distiller.record_paths('teacher')
+        trained = [self.distiller, *self.source.trainable_modules()]
+        self._calls = {module: self.train_with_student(runner, module) for module in trained}
+        runner.logger.info(f'mmkd: {self.source.describe()}; trained with the student: '
+                           f'{sum(trainable_parameters(module) for module in trained)} params\n  '
+                           + '\n  '.join(summary))
 
     def train_with_student(self, runner, module: nn.Module) -> Callable:
         """Put ``module``'s trainable parameters in the student's optimizer.
@@ -155,61 +137,20 @@ class DistillationHook(Hook):
         for entry in self.distiller.entries:
             find_module(student, entry.student.path, f'{entry.config_key}.student')
 
-    def _check_record_paths(self, student: nn.Module, teacher: Optional[nn.Module] = None,
-                            distiller: Optional[Distiller] = None) -> None:
-        teacher = self.teacher if teacher is None else teacher
-        distiller = self.distiller if distiller is None else distiller
-        for entry in distiller.entries:
-            find_module(student, entry.student.path, f'{entry.config_key}.student')
-            find_module(teacher, entry.teacher.path, f'{entry.config_key}.teacher')
-        distiller.bind_cross_heads(student, teacher)
-        for name, loss in distiller.losses.items():
-            for path in loss.required_records:
-                find_module(student, path, f'{type(loss).__name__} ({name}) needs student module')
-                find_module(teacher, path, f'{type(loss).__name__} ({name}) needs teacher module')
-
-    def _check_class_sets(self, student: nn.Module, meta: dict, runner,
-                          teacher: Optional[nn.Module] = None) -> None:
-        """Response distillation pairs classes one to one: they must be the same."""
-        teacher = self.teacher if teacher is None else teacher
-        responses = [entry for entry in self.distiller.entries
-                     if not self.distiller.losses[entry.name].adapts_student
-                     or entry.student.path.startswith('bbox_head')]
-        if not responses:
-            return
-        student_classes = _dataset_classes(runner)
-        teacher_classes = (meta.get('dataset_meta') or {}).get('classes')
-        if student_classes and teacher_classes and tuple(student_classes) != tuple(teacher_classes):
-            raise ValueError(f'{responses[0].config_key}: the teacher was trained on classes '
-                             f'{tuple(teacher_classes)} but the student trains on {tuple(student_classes)}; '
-                             'response distillation needs the same class list in the same order')
-        student_n = getattr(getattr(student, 'bbox_head', None), 'num_classes', None)
-        teacher_n = getattr(getattr(teacher, 'bbox_head', None), 'num_classes', None)
-        if student_n is not None and teacher_n is not None and student_n != teacher_n:
-            raise ValueError(f'{responses[0].config_key}: teacher bbox_head.num_classes={teacher_n} but '
-                             f'student bbox_head.num_classes={student_n}; response distillation needs '
-                             'a teacher trained on the same classes')
-
     def _probe_and_build_adapters(self, student: nn.Module, device: torch.device) -> List[str]:
-        """One zero batch through both models reveals every recorded shape."""
-        student_records, teacher_records = self._probe(student, device)
-        return self.distiller.build_adapters(student_records, teacher_records, self.probe_input_size)
-
-    def _probe(self, student: nn.Module, device: torch.device) -> Tuple[Dict[str, Any], Dict[str, Any]]:
-        """Student and teacher records of a zero batch, both in eval mode."""
+        """One zero batch with synthetic data samples (so a two-stage detector's
+        proposal step runs) through the student (eval mode, no gradients) and
+        the source reveals every shape."""
         probe, data_samples = probe_batch(2, self.probe_input_size, device)
-        was_training = student.training
-        student.eval()
-        try:
-            with torch.no_grad():
-                student_records = self._probed('student', lambda: self._record(
-                    self.student_recorder, student, probe, data_samples))
-                return student_records, self._probed('teacher', lambda: self.teacher_records(
-                    probe, data_samples, student_records))
-        finally:
-            student.train(was_training)
+        with eval_mode(student), torch.no_grad():
+            with self.student_recorder.capture() as student_records:
+                self._probed('student', lambda: run_detector(student, probe, self.student_recorder.modules,
+                                                             data_samples))
+            teacher_records = self._probed('teacher', lambda: self.source.record(probe, data_samples,
+                                                                                 student_records))
+        return self.source.build_adapters(student_records, teacher_records, self.probe_input_size)
 
-    def _probed(self, side: str, run: Callable[[], Dict[str, Any]]) -> Dict[str, Any]:
+    def _probed(self, side: str, run: Callable[[], Any]) -> Any:
         """``run()``, with a failure named by the entries that needed it."""
         try:
             return run()
@@ -220,16 +161,9 @@ class DistillationHook(Hook):
                                f'{self.probe_input_size} while recording {entries}: '
                                f'{type(error).__name__}: {error}') from error
 
-    @staticmethod
-    def _record(recorder: ModuleRecorder, model: nn.Module, inputs: Tensor, data_samples: Optional[list] = None,
-                student_records: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-        with recorder.capture() as records:
-            run_detector(model, inputs, recorder.modules, data_samples, student_records)
-        return records
-
     def before_train(self, runner) -> None:
         self._runner = runner
-        student = _unwrap(runner.model)
+        student = unwrap(runner.model)
         self.student_recorder.attach()
         self._handles = [
             student.register_forward_pre_hook(BoundModuleHook(student, self._before_student_forward),
@@ -237,16 +171,27 @@ class DistillationHook(Hook):
             student.register_forward_hook(BoundModuleHook(student, self._after_student_forward),
                                           with_kwargs=True),
         ]
+        self.source.before_train(runner)
         if self.evaluate_teacher and runner.val_loop is not None:
-            metrics = evaluate_detector(self.teacher, runner.val_dataloader, runner.val_evaluator)
-            runner.logger.info(f'mmkd: teacher on the val set: {metrics}')
+            for name, model in self.source.evaluated_models().items():
+                with eval_mode(model):
+                    metrics = evaluate_detector(model, runner.val_dataloader, runner.val_evaluator)
+                runner.logger.info(f'mmkd: {name} on the val set: {metrics}')
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
+        if self.active:
+            self.source.after_train_iter(runner)
+
+    def after_val_epoch(self, runner, metrics: Optional[Dict[str, float]] = None) -> None:
+        if self.active:
+            self.source.after_val_epoch(runner, metrics)
 
     def after_train(self, runner) -> None:
         for handle in self._handles:
             handle.remove()
         self._handles = []
         self.student_recorder.detach()
-        self.teacher_recorder.detach()
+        self.source.after_train(runner)
 
     # ---------------------------------------------------------------- training
     def _before_student_forward(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
@@ -263,20 +208,19 @@ class DistillationHook(Hook):
         self.student_recorder.active = False
         inputs, data_samples, _ = _forward_arguments(args, kwargs)
         losses = self.compute_losses(module, inputs, data_samples, output)
-        collisions = sorted(set(losses) & set(output))
-        if collisions:
-            raise KeyError(f'distillation loss keys {collisions} collide with the student\'s own losses; '
-                           'rename those distill entries with name=')
-        output.update(losses)
+        _merge(output, losses, 'distillation loss keys {} collide with the student\'s own losses')
         return output
 
     def compute_losses(self, student: nn.Module, inputs: Tensor, data_samples: list,
                        student_losses: Dict[str, Any]) -> Dict[str, Tensor]:
-        """Every entry's weighted (and balanced) loss, times the schedule's factor, checked finite.
+        """Every entry's weighted (and balanced) loss, times the schedule's factor, checked finite,
+        plus the source's own losses (e.g. a peer's detection losses).
 
         ``student_losses`` is the student's own loss dict of this forward.
         """
-        losses = self.distillation_losses(student, inputs, data_samples)
+        step = DistillStep(student=student, inputs=inputs, data_samples=data_samples,
+                           student_records=self.student_recorder.records, student_losses=student_losses, run=self._run)
+        losses = self.distillation_losses(step)
         self.student_recorder.clear()
         if self.balance is not None:
             losses = self.balance(losses, student.parse_losses(student_losses)[0])
@@ -287,26 +231,26 @@ class DistillationHook(Hook):
             raise FloatingPointError(f'mmkd: distillation loss {bad} is not finite at iteration '
                                      f'{self._runner.iter + 1} (as the log counts); stopping before training on garbage. '
                                      'Lower its loss_weight/temperature or check the teacher.')
-        return losses
+        return _merge(losses, self.source.extra_losses(step),
+                      f'{type(self.source).__name__} loss keys {{}} collide with distillation losses')
 
-    def distillation_losses(self, student: nn.Module, inputs: Tensor, data_samples: list) -> Dict[str, Tensor]:
-        """Teacher records on the student's batch, then the distiller's losses."""
-        student_records = self.student_recorder.records
-        teacher_records = self.teacher_records(inputs, data_samples, student_records)
-        ctx = DistillContext(inputs=inputs, data_samples=data_samples, student=student, teacher=self.teacher,
-                             student_records=student_records, teacher_records=teacher_records)
-        with self._sync_context(self._distiller_call):
-            return self._distiller_call(ctx)
+    def distillation_losses(self, step: DistillStep) -> Dict[str, Tensor]:
+        """The distillation losses of one step: the source's teacher side through the distiller."""
+        return self.source.losses(step)
 
     def teacher_records(self, inputs: Tensor, data_samples: Optional[list],
                         student_records: Dict[str, Any]) -> Dict[str, Any]:
-        """The teacher's records on ``inputs``: a forward without gradients.
+        """The teacher side's records on ``inputs`` (no gradient to the student).
 
         RoI branches run on the student's RoIs, kept in ``student_records``.
         """
-        with torch.no_grad():
-            return self._record(self.teacher_recorder, self.teacher, self.convert_inputs(inputs), data_samples,
-                                student_records)
+        return self.source.record(inputs, data_samples, student_records)
+
+    def _run(self, module: nn.Module, *args: Any, **kwargs: Any) -> Any:
+        """Call ``module`` as it trains with the student (DDP-wrapped, sync skipped while accumulating)."""
+        call = self._calls.get(module, module)
+        with self._sync_context(call):
+            return call(*args, **kwargs)
 
     def _sync_context(self, module_call: Callable):
         """Skip DDP gradient sync of ``module_call`` while accumulating gradients."""
@@ -325,14 +269,14 @@ class DistillationHook(Hook):
             self.load_checkpoint_state(state)
 
     def checkpoint_state(self) -> Dict[str, Any]:
-        """What ``checkpoint['mmkd']`` holds; schemes add their own state."""
-        state = dict(distiller=weights_to_cpu(self.distiller.state_dict()), teacher=dict(self.teacher_cfg))
+        """What ``checkpoint['mmkd']`` holds: the source's state (distiller included) and the balance."""
+        state = self.source.state_dict()
         if self.balance is not None:
             state['balance'] = self.balance.state_dict()
         return state
 
     def load_checkpoint_state(self, state: Dict[str, Any]) -> None:
-        self.distiller.load_state_dict(state['distiller'])
+        self.source.load_state_dict(state)
         if self.balance is not None and 'balance' in state:
             self.balance.load_state_dict(state['balance'])
 
@@ -343,16 +287,16 @@ def is_training_run(runner) -> bool:
     return isinstance(runner.optim_wrapper, BaseOptimWrapper)
 
 
-def _unwrap(model: nn.Module) -> nn.Module:
-    return model.module if is_model_wrapper(model) else model
-
-
 def _forward_arguments(args: tuple, kwargs: dict) -> Tuple[Any, Any, str]:
     bound = dict(zip(_FORWARD_ARGUMENTS, args))
     bound.update(kwargs)
     return bound.get('inputs'), bound.get('data_samples'), bound.get('mode', 'tensor')
 
 
-def _dataset_classes(runner) -> Optional[Sequence[str]]:
-    dataset = getattr(runner.train_dataloader, 'dataset', None)
-    return (getattr(dataset, 'metainfo', None) or {}).get('classes')
+def _merge(losses: Dict[str, Any], extra: Dict[str, Any], collision: str) -> Dict[str, Any]:
+    """``losses`` updated with ``extra``; keys both hold raise ``collision`` (formatted with them)."""
+    collisions = sorted(set(extra) & set(losses))
+    if collisions:
+        raise KeyError(collision.format(collisions) + '; rename those distill entries with name=')
+    losses.update(extra)
+    return losses

@@ -53,17 +53,6 @@ class SpatialMask(BaseMask):
         raise NotImplementedError
 
 
-def find_submodule(model: nn.Module, path: str, owner: str) -> nn.Module:
-    """``model.<path>`` for a dotted attribute path, with a readable error."""
-    module = model
-    for name in path.split('.'):
-        module = getattr(module, name, None)
-        if module is None:
-            raise AttributeError(f'{owner}: {type(model).__name__} has no "{path}"; '
-                                 'set head= to the dense head module path')
-    return module
-
-
 def build_mask(cfg: MaskCfg) -> BaseMask:
     """Build a mask from its config (``type='mmkd.GTBoxMask'`` or unprefixed)."""
     if isinstance(cfg, BaseMask):

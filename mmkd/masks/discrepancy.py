@@ -12,7 +12,8 @@ from torch import Tensor
 from mmkd.context import DistillContext
 from mmkd.heads import DenseOutputs, pair_dense_outputs
 from mmkd.registry import MODELS
-from .base import SpatialMask, find_submodule
+from mmkd.utils.modules import find_module
+from .base import SpatialMask
 from .boxes import BoxSet, box_region_mask
 from .grid import LevelGrid
 
@@ -29,8 +30,8 @@ class _HeadOutputsMask(SpatialMask):
         """``(student, teacher)`` per-prior outputs, checked against the feature levels."""
         name = type(self).__name__
         student, teacher = pair_dense_outputs(
-            find_submodule(ctx.student, self.head, name), ctx.student_records[self.head],
-            find_submodule(ctx.teacher, self.head, name), ctx.teacher_records[self.head])
+            find_module(ctx.student, self.head, f'{name}: head'), ctx.student_records[self.head],
+            find_module(ctx.teacher, self.head, f'{name}: head'), ctx.teacher_records[self.head])
         if list(student.level_sizes) != list(grid.sizes):
             raise ValueError(
                 f'{name}: the {self.head} predicts on levels of size '

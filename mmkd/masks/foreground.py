@@ -15,7 +15,8 @@ from torch import Tensor, nn
 
 from mmkd.context import DistillContext
 from mmkd.registry import MODELS
-from .base import SpatialMask, find_submodule
+from mmkd.utils.modules import find_module
+from .base import SpatialMask
 from .boxes import (BoxSet, Windows, box_region_mask, centre_windows, enumerate_windows,
                     prior_windows, scatter_locations, window_cells)
 from .grid import LevelGrid
@@ -198,7 +199,7 @@ def _candidate_windows(candidate_x: Tensor, candidate_y: Tensor) -> Windows:
 
 
 def _prior_generator(detector: nn.Module, head: str) -> AnchorGenerator:
-    generator = getattr(find_submodule(detector, head, 'AnchorIoUMask'), 'prior_generator', None)
+    generator = getattr(find_module(detector, head, 'AnchorIoUMask: head'), 'prior_generator', None)
     if not isinstance(generator, AnchorGenerator):
         raise TypeError(f'AnchorIoUMask needs an anchor-based head, but {head}.prior_generator is '
                         f'{type(generator).__name__}; use mmkd.PriorInBoxMask for anchor-free heads')

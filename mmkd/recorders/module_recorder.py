@@ -1,5 +1,4 @@
 """Record the outputs of a model's submodules by their module path."""
-import difflib
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -7,6 +6,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional
 
 from torch import nn
 
+from mmkd.utils.modules import find_module
 from .callbacks import BoundModuleHook
 from .roi_branches import check_roi_path, extractor_path, roi_branch, rois_key
 
@@ -45,18 +45,6 @@ def parse_record_key(text: str) -> RecordKey:
         raise ValueError(f'"{text}" is not a module path such as "neck" or "neck[1]"')
     index = match.group('index')
     return RecordKey(match.group('path'), None if index is None else int(index))
-
-
-def find_module(model: nn.Module, path: str, config_key: str) -> nn.Module:
-    """``model``'s submodule at ``path``, or an error listing close names."""
-    modules = dict(model.named_modules())
-    if path in modules:
-        return modules[path]
-    close = difflib.get_close_matches(path, [name for name in modules if name], n=5, cutoff=0.5)
-    hint = f' Close names: {", ".join(close)}.' if close else ''
-    top = ', '.join(name for name, _ in model.named_children())
-    raise KeyError(f'{config_key}="{path}" matches no module of {type(model).__name__} '
-                   f'(its top-level modules: {top}).{hint}')
 
 
 class ModuleRecorder:

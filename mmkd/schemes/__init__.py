@@ -1,17 +1,18 @@
 """Distillation schemes beyond offline KD, on the same hook and registry.
 
-Online (mutual) learning, self-distillation (deep-to-shallow and mean
-teacher), multi-teacher with weighting and bandit selection, teacher
-assistant chains, relation-based losses and adversarial distillation.
+Each scheme hook is :class:`mmkd.hooks.DistillationHook` with a teacher
+source from :mod:`mmkd.teachers` (online peer, the student itself, a moving
+average, an ensemble); adversarial distillation adds a discriminator step.
+Teacher-assistant chains and relation-based losses live here too.
 """
+from mmkd.teachers import (ConfidenceTeacherWeights, EXP3TeacherSelector, FixedTeacherWeights,
+                           LearnedTeacherWeights, SnapshotModel, TeacherSelector, TeacherWeighting,
+                           UCBTeacherSelector, improvement_reward)
 from .adversarial import AdversarialDistillationHook, AdversarialLoss, FeatureDiscriminator
-from .bandits import EXP3TeacherSelector, TeacherSelector, UCBTeacherSelector, improvement_reward
 from .multi_teacher import MultiTeacherDistillationHook
 from .online import OnlineDistillationHook, export_peer_checkpoint
 from .relation import InstanceRelationLoss, PixelRelationLoss, SimilarityPreservingLoss
-from .self_distillation import MeanTeacherDistillationHook, SelfDistillationHook, SnapshotModel
-from .teacher_weighting import (ConfidenceTeacherWeights, FixedTeacherWeights, LearnedTeacherWeights,
-                                TeacherWeighting)
+from .self_distillation import MeanTeacherDistillationHook, SelfDistillationHook
 
 __all__ = [
     'AdversarialDistillationHook', 'AdversarialLoss', 'FeatureDiscriminator', 'EXP3TeacherSelector',

@@ -152,6 +152,7 @@ class AdversarialDistillationHook(DistillationHook):
 
     def after_train_iter(self, runner, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
         """One discriminator step on the features of this iteration."""
+        super().after_train_iter(runner, batch_idx, data_batch, outputs)
         with _trainable(self.discriminators):
             losses = [loss.discriminator_loss() for loss in self.adversarial]
             losses = [loss for loss in losses if loss is not None]

@@ -19,6 +19,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner, find_latest_checkpoint
 
 from mmkd.engine.evaluation import evaluate_detector
+from mmkd.engine.standalone import distillation_hook_cfg
 from mmkd.hooks import DistillationHook
 
 Prepare = Callable[[Config], Config]
@@ -40,8 +41,8 @@ def run_chain(teacher: dict, stages: List[dict], work_dir: str,
     Args:
         teacher: ``dict(config=..., checkpoint=...)`` of the trained teacher.
         stages: ``[dict(name='assistant', config=PATH), dict(name='student',
-            config=PATH)]``: distillation configs, each with one hook that has
-            a ``teacher`` argument (``mmkd.DistillationHook`` or a scheme).
+            config=PATH)]``: distillation configs, each with one distillation
+            hook that has a ``teacher`` argument (``mmkd.DistillationHook`` or a scheme).
         work_dir: each stage trains in ``work_dir/<name>``.
         prepare: applied to every stage config before training (e.g. data
             roots, ``--cfg-options``).
@@ -69,11 +70,11 @@ def _stage_runner(stage: dict, previous: StageResult, work_dir: str, prepare: Op
     cfg.experiment_name = f'{stage["name"]}_{time.strftime("%Y%m%d_%H%M%S")}'
     if prepare is not None:
         cfg = prepare(cfg)
-    hooks = [hook for hook in cfg.get('custom_hooks', []) if 'teacher' in hook]
-    if len(hooks) != 1:
-        raise ValueError(f'stage "{stage["name"]}" ({stage["config"]}) needs exactly one distillation hook with '
-                         f'a teacher= argument in custom_hooks; found {len(hooks)}')
-    hooks[0]['teacher'] = dict(config=previous.config, checkpoint=previous.checkpoint)
+    hook = distillation_hook_cfg(cfg)
+    if 'teacher' not in hook:
+        raise ValueError(f'stage "{stage["name"]}" ({stage["config"]}): its {hook["type"]} has no teacher= '
+                         'argument to fill with the previous stage')
+    hook['teacher'] = dict(config=previous.config, checkpoint=previous.checkpoint)
     runner = Runner.from_cfg(cfg)
     cfg.dump(osp.join(runner.work_dir, 'model_config.py'))
     return runner

@@ -3,7 +3,6 @@ from functools import reduce
 from operator import mul
 from typing import List, Sequence
 
-import torch
 from torch import Tensor
 
 from mmkd.context import DistillContext

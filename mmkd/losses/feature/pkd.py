@@ -1,5 +1,5 @@
 """Pearson-correlation feature distillation."""
-from typing import List, Tuple
+from typing import List
 
 import torch
 from torch import Tensor
