@@ -6,8 +6,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import mmkd  # noqa: E402,F401
 from mmdet.utils import register_all_modules  # noqa: E402
+
+import mmkd  # noqa: E402,F401
 
 register_all_modules(init_default_scope=False)
 

@@ -11,11 +11,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import mmkd  # noqa: E402,F401
 from mmdet.utils import register_all_modules  # noqa: E402
-
-from mmkd.utils.distributed import adapt_config_to_cpu_ddp  # noqa: E402
 from utils import distill_hook_cfg, find_distill_hook, load_config, train  # noqa: E402
+
+import mmkd  # noqa: E402,F401
+from mmkd.utils.distributed import adapt_config_to_cpu_ddp  # noqa: E402
 
 
 def main(work_dir: str, data_root: str, teacher_checkpoint: str) -> None:

@@ -1,7 +1,6 @@
 """Each bad distillation config stops at start with one error naming the key."""
 import pytest
 import torch
-
 from utils import distill_hook_cfg, load, load_config, train
 
 

@@ -6,10 +6,10 @@ import torch
 import torch.distributed as torch_dist
 import torch.multiprocessing as mp
 from mmengine.runner import Runner
+from utils import distill_hook_cfg, find_distill_hook, load, load_config
 
 from mmkd.engine import balance as balance_module
 from mmkd.engine.balance import LossBalance
-from utils import distill_hook_cfg, find_distill_hook, load, load_config
 
 
 def terms(**values: float) -> dict:

@@ -3,17 +3,16 @@ import math
 
 import pytest
 import torch
-from mmdet.models.dense_heads import (ATSSHead, GFLHead, RetinaHead, RTMDetHead, RTMDetSepBNHead,
-                                      YOLOXHead)
+from mmdet.models.dense_heads import ATSSHead, GFLHead, RetinaHead, RTMDetHead, RTMDetSepBNHead, YOLOXHead
+from test_response_losses import BATCH, LEVELS, LN3, STRIDES, context, yolox, yolox_outputs
 from torch import nn
+from utils import distill_hook_cfg, load_config, train
 
 from mmkd.adapters import ConvAdapter
 from mmkd.engine.distiller import Distiller
 from mmkd.heads.head_remainder import run_remainder, split_paths, stacked_convs
 from mmkd.losses.response import BCKDClsLoss, BCKDIoULoss
 from mmkd.recorders import ModuleRecorder, inputs_key
-from test_response_losses import BATCH, LEVELS, LN3, STRIDES, context, yolox, yolox_outputs
-from utils import distill_hook_cfg, load_config, train
 
 BN = dict(type='BN')
 ANCHORS = dict(type='AnchorGenerator', ratios=[1.0], octave_base_scale=8, scales_per_octave=1, strides=STRIDES)

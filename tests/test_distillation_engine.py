@@ -6,9 +6,9 @@ import sys
 import pytest
 import torch
 from mmengine.hooks import Hook
+from utils import CONFIGS, REPO, distill_hook_cfg, find_distill_hook, load, load_config, train
 
 from mmkd.engine.teacher import build_detector, load_detector_config
-from utils import CONFIGS, REPO, distill_hook_cfg, find_distill_hook, load, load_config, train
 
 
 @pytest.fixture(scope='module')

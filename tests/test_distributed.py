@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 import torch
-
 from utils import REPO
 
 

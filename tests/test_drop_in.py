@@ -19,14 +19,24 @@ from mmengine.config import Config
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import Runner
 from mmengine.structures import InstanceData
+from utils import (
+    CONFIGS,
+    REPO,
+    TINY_RESNET,
+    TINY_RESNET_CHANNELS,
+    distill_hook_cfg,
+    find_distill_hook,
+    load_config,
+    stock_config,
+    train,
+    untrained_checkpoint,
+)
 
 from mmkd.context import DistillContext
 from mmkd.engine.distiller import Distiller
 from mmkd.losses.feature.masked import masked_squared_error
 from mmkd.losses.feature.pkd import standardized_mse
 from mmkd.masks import GTBoxMask, ScaleAwareMask
-from utils import (CONFIGS, REPO, TINY_RESNET, TINY_RESNET_CHANNELS, distill_hook_cfg, find_distill_hook,
-                   load_config, stock_config, train, untrained_checkpoint)
 
 RETINANET = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
 RETINANET_STRIDES = [(8, 8), (16, 16), (32, 32), (64, 64), (128, 128)]

@@ -5,13 +5,21 @@ from typing import List, Sequence
 import pytest
 import torch
 import torch.nn.functional as F
+from test_masks import BOX, loop_gt_box_mask, loop_scale_mask, make_ctx, random_boxes
 from torch import Tensor
 
-from mmkd.losses.feature import (AttentionGuidedLoss, CWDLoss, FGDLoss, GlobalContextBlock,
-                                 MaskedFeatureLoss, NonLocalBlock, NonLocalDistillLoss, PKDLoss)
+from mmkd.losses.feature import (
+    AttentionGuidedLoss,
+    CWDLoss,
+    FGDLoss,
+    GlobalContextBlock,
+    MaskedFeatureLoss,
+    NonLocalBlock,
+    NonLocalDistillLoss,
+    PKDLoss,
+)
 from mmkd.masks import GIDMask
 from mmkd.registry import MODELS
-from test_masks import BOX, loop_gt_box_mask, loop_scale_mask, make_ctx, random_boxes
 
 STRIDES = [8, 16]
 

@@ -3,13 +3,21 @@ import functools
 
 import pytest
 import torch
-from mmdet.models.dense_heads import (ATSSHead, FCOSHead, FoveaHead, GFLHead, RetinaHead,
-                                      RTMDetHead, RTMDetSepBNHead, TOODHead, YOLOXHead)
+from mmdet.models.dense_heads import (
+    ATSSHead,
+    FCOSHead,
+    FoveaHead,
+    GFLHead,
+    RetinaHead,
+    RTMDetHead,
+    RTMDetSepBNHead,
+    TOODHead,
+    YOLOXHead,
+)
 from mmengine.config import ConfigDict
 
 from mmkd.context import PaddedGroundTruth
-from mmkd.heads import (assign_by_centre, check_dense_head, pair_dense_outputs, pairwise_diou,
-                        parse_dense_outputs)
+from mmkd.heads import assign_by_centre, check_dense_head, pair_dense_outputs, pairwise_diou, parse_dense_outputs
 
 STRIDES = [8, 16, 32]
 INPUT = 64  # levels 8x8, 4x4, 2x2 -> 84 locations

@@ -17,9 +17,19 @@ from torch import Tensor, nn
 
 from mmkd.context import DistillContext
 from mmkd.heads import parse_dense_outputs
-from mmkd.masks import (AnchorIoUMask, ChannelAttentionMask, DecoupledMask, DiscrepancyMask,
-                        GIDMask, GTBoxMask, LevelGrid, PriorInBoxMask, ScaleAwareMask,
-                        SpatialAttentionMask, build_mask)
+from mmkd.masks import (
+    AnchorIoUMask,
+    ChannelAttentionMask,
+    DecoupledMask,
+    DiscrepancyMask,
+    GIDMask,
+    GTBoxMask,
+    LevelGrid,
+    PriorInBoxMask,
+    ScaleAwareMask,
+    SpatialAttentionMask,
+    build_mask,
+)
 
 
 # ----------------------------------------------------------------------------- helpers

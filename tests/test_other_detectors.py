@@ -3,10 +3,10 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from utils import CONFIGS, load, load_config, load_mmdet_config, train, untrained_checkpoint
 
 from mmkd.engine.teacher import build_detector, load_detector_config
 from mmkd.hooks import DistillationHook
-from utils import CONFIGS, load, load_config, load_mmdet_config, train, untrained_checkpoint
 
 
 @pytest.mark.parametrize('student,teacher', [('rtmdet_tiny_synth.py', 'rtmdet_tiny_teacher_synth.py'),

@@ -11,15 +11,14 @@ from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.structures import InstanceData
 from torch import nn
+from utils import distill_hook_cfg, load_config, train
 
 from mmkd.context import DistillContext
-from mmkd.engine.distiller import build_mmkd_module
 from mmkd.heads import pair_dense_outputs
-from mmkd.losses.response import BoxKDLoss, DKDLoss, LDLoss, ResponsePair, SigmoidKDLoss
 from mmkd.losses.functional import softmax_kd
+from mmkd.losses.response import BoxKDLoss, DKDLoss, LDLoss, ResponsePair, SigmoidKDLoss
 from mmkd.losses.response.functional import binary_kd, dkd_terms
-from mmkd.registry import MODELS
-from utils import distill_hook_cfg, load_config, train
+from mmkd.registry import MODELS, build_mmkd_module
 
 STRIDES = [8, 16, 32]
 SIZE = 64

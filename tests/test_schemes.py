@@ -12,12 +12,18 @@ import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
+from utils import CONFIGS, REPO, load, load_config, train
 
 from mmkd.engine.teacher import build_detector, load_detector_config
 from mmkd.hooks import DistillationHook
-from mmkd.schemes import (AdversarialDistillationHook, MeanTeacherDistillationHook, MultiTeacherDistillationHook,
-                          OnlineDistillationHook, SelfDistillationHook, export_peer_checkpoint)
-from utils import CONFIGS, REPO, load, load_config, train
+from mmkd.schemes import (
+    AdversarialDistillationHook,
+    MeanTeacherDistillationHook,
+    MultiTeacherDistillationHook,
+    OnlineDistillationHook,
+    SelfDistillationHook,
+    export_peer_checkpoint,
+)
 
 TEACHER_CONFIG = str(CONFIGS / 'yolox_tiny_teacher_synth.py')
 STUDENT_CONFIG = str(CONFIGS / 'yolox_tiny_synth.py')

@@ -9,11 +9,22 @@ from mmengine.structures import InstanceData
 from torch import nn
 
 from mmkd.context import DistillContext
-from mmkd.schemes import (AdversarialLoss, ConfidenceTeacherWeights, EXP3TeacherSelector, FeatureDiscriminator,
-                          FixedTeacherWeights, InstanceRelationLoss, LearnedTeacherWeights, PixelRelationLoss,
-                          SimilarityPreservingLoss, SnapshotModel, UCBTeacherSelector, improvement_reward)
-from mmkd.schemes.adversarial import gan_loss
-from mmkd.schemes.relation import normalised_distances, pairwise_distances, roi_levels
+from mmkd.losses.adversarial import gan_loss
+from mmkd.losses.relation import normalised_distances, pairwise_distances, roi_levels
+from mmkd.schemes import (
+    AdversarialLoss,
+    ConfidenceTeacherWeights,
+    EXP3TeacherSelector,
+    FeatureDiscriminator,
+    FixedTeacherWeights,
+    InstanceRelationLoss,
+    LearnedTeacherWeights,
+    PixelRelationLoss,
+    SimilarityPreservingLoss,
+    SnapshotModel,
+    UCBTeacherSelector,
+    improvement_reward,
+)
 from mmkd.teachers.ensemble import _shapes, _weighted_sum
 from mmkd.teachers.peer import _peer_key
 from mmkd.utils.modules import detach_tensors, eval_mode

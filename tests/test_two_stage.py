@@ -5,11 +5,12 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
+from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.hub import get_config
-from mmdet.structures import DetDataSample
 from mmengine.optim import OptimWrapper
 from mmengine.structures import InstanceData
+from utils import find_distill_hook, train, untrained_checkpoint, with_tiny_run
 
 from mmkd.context import DistillContext
 from mmkd.datasets.synthetic_shapes import CLASSES
@@ -18,7 +19,6 @@ from mmkd.engine.teacher import build_detector
 from mmkd.losses.response import RoIKDLoss
 from mmkd.recorders import parse_record_key
 from mmkd.recorders.roi_branches import rois_key
-from utils import find_distill_hook, train, untrained_checkpoint, with_tiny_run
 
 FASTER_RCNN = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
 MASK_RCNN = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
@@ -153,8 +153,8 @@ def _roi_head_module(num_classes: int) -> torch.nn.Module:
 
 
 def test_roi_kd_matches_hand_computation():
-    from mmengine.structures import InstanceData
     from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
     torch.manual_seed(0)
     num_classes, temperature, w_bg, margin = 2, 2.0, 1.5, 0.3
     rois = torch.tensor([[0, 10., 10., 50., 50.], [0, 60., 60., 90., 90.], [1, 0., 0., 30., 40.]])

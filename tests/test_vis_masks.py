@@ -34,6 +34,7 @@ def untrained_teacher(tmp_path_factory) -> Path:
     """A checkpoint of the initialised test teacher: the masks drawn here need no training
     (the session's trained ``teacher_checkpoint`` alone takes a minute on 2 cores)."""
     import torch
+
     from mmkd.engine.teacher import build_detector, load_detector_config
     torch.manual_seed(0)
     teacher = build_detector(load_detector_config(TEACHER_CONFIG, 'teacher'))

@@ -25,8 +25,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 import numpy as np
 from PIL import Image
 
-from .coco_io import (IMAGES_DIR, DatasetSourceError, annotation_path,
-                      box_annotations, outputs_match, write_coco)
+from .coco_io import IMAGES_DIR, DatasetSourceError, annotation_path, box_annotations, outputs_match, write_coco
 
 CLASSES = ('tree', )
 SPLITS = ('train', 'val')

@@ -16,8 +16,7 @@ from typing import Dict, List, Tuple
 import numpy as np
 from PIL import Image
 
-from .coco_io import (IMAGES_DIR, annotation_path, box_annotations,
-                      outputs_match, write_coco)
+from .coco_io import IMAGES_DIR, annotation_path, box_annotations, outputs_match, write_coco
 
 CLASSES = ('circle', 'square', 'triangle')
 SPLIT_IDS = dict(train=0, val=1)

@@ -1,4 +1,4 @@
-from .distiller import Distiller, DistillEntry
+from .distiller import DistillEntry, Distiller
 from .optimizer import add_module_to_optimizer
 from .schedule import LossWeightSchedule
 from .teacher import TeacherInputConverter, build_frozen_detector, run_detector

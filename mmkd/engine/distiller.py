@@ -13,7 +13,7 @@ from mmkd.losses.base import DistillLoss
 from mmkd.recorders import RecordKey, parse_record_key
 from mmkd.recorders.module_recorder import find_module
 from mmkd.recorders.roi_branches import roi_branch
-from mmkd.registry import MODELS
+from mmkd.registry import MODELS, build_mmkd_module
 
 AdapterCfg = Union[str, dict, None]
 
@@ -75,12 +75,6 @@ def check_registered(type_name: Any, config_key: str) -> None:
     hint = f'; did you mean {", ".join(dict.fromkeys(close))}?' if close else \
         '; mmkd\'s losses are listed in README.md (Methods)'
     raise ValueError(f'{config_key}="{type_name}" is not a registered module{hint}')
-
-
-def build_mmkd_module(cfg: dict) -> nn.Module:
-    """Build from the mmkd registry; unprefixed types fall back to mmdet's."""
-    with DefaultScope.overwrite_default_scope('mmkd'):
-        return MODELS.build(cfg)
 
 
 class Distiller(nn.Module):

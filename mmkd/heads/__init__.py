@@ -1,7 +1,6 @@
 """Per-prior parsing of dense head outputs, shared by response KD and masks."""
 from .checks import check_response_heads
-from .dense_outputs import (DenseOutputs, check_dense_head, pair_dense_outputs,
-                            parse_dense_outputs)
+from .dense_outputs import DenseOutputs, check_dense_head, pair_dense_outputs, parse_dense_outputs
 from .regions import CentreAssignment, assign_by_centre, pairwise_diou
 from .roi_targets import RoIAssignment, assign_rois
 

@@ -2,6 +2,7 @@
 from torch import nn
 
 from mmkd.recorders.module_recorder import find_module
+
 from .dense_outputs import check_dense_head
 
 

@@ -28,8 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
-from mmdet.models.dense_heads import (AnchorHead, ATSSHead, FCOSHead, GFLHead,
-                                      RTMDetHead, YOLOXHead)
+from mmdet.models.dense_heads import AnchorHead, ATSSHead, FCOSHead, GFLHead, RTMDetHead, YOLOXHead
 from mmdet.models.task_modules.prior_generators import MlvlPointGenerator
 from mmdet.structures.bbox import get_box_tensor
 from torch import Tensor, nn

@@ -12,8 +12,7 @@ objectness), so the result has the format of ``head.forward`` and parses with
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Sequence, Tuple
 
-from mmdet.models.dense_heads import (ATSSHead, GFLHead, RetinaHead, RTMDetHead, RTMDetSepBNHead,
-                                      YOLOXHead)
+from mmdet.models.dense_heads import ATSSHead, GFLHead, RetinaHead, RTMDetHead, RTMDetSepBNHead, YOLOXHead
 from mmdet.models.layers.transformer import inverse_sigmoid
 from mmdet.models.utils import sigmoid_geometric_mean
 from torch import Tensor, nn

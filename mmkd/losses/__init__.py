@@ -1,5 +1,6 @@
-"""Distillation losses, one package per family: ``feature``, ``response``."""
-from . import feature, response  # noqa: F401  (registers the loss families)
+"""Distillation losses, one package per family: ``feature``, ``response``, ``relation``,
+``adversarial``."""
+from . import adversarial, feature, relation, response  # noqa: F401  (registers the loss families)
 from .base import DistillLoss
 from .feature import FeatureMSELoss
 from .response import KDLoss

@@ -1,6 +1,12 @@
 """Weight maps over feature levels for feature distillation (composable)."""
-from .attention import (ChannelAttentionMask, SpatialAttentionMask, activities,
-                        attention_from_activity, channel_activity, spatial_activity)
+from .attention import (
+                        ChannelAttentionMask,
+                        SpatialAttentionMask,
+                        activities,
+                        attention_from_activity,
+                        channel_activity,
+                        spatial_activity,
+)
 from .background import DecoupledMask, ScaleAwareMask
 from .base import BaseMask, MaskCfg, ProductMask, SpatialMask, build_mask
 from .boxes import BoxSet

@@ -17,6 +17,7 @@ from torch import Tensor
 
 from mmkd.context import DistillContext
 from mmkd.registry import MODELS
+
 from .base import BaseMask
 
 SOURCES = ('teacher', 'student_teacher')

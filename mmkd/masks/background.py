@@ -6,6 +6,7 @@ from torch import Tensor
 
 from mmkd.context import DistillContext
 from mmkd.registry import MODELS
+
 from .base import MaskCfg, SpatialMask, build_mask
 from .boxes import BoxSet, fgd_reference_windows, overlap_windows, window_cells
 from .grid import LevelGrid

@@ -2,11 +2,11 @@
 from typing import List, Sequence, Union
 
 import torch
-from mmengine.registry import DefaultScope
 from torch import Tensor, nn
 
 from mmkd.context import DistillContext
-from mmkd.registry import MODELS
+from mmkd.registry import MODELS, build_mmkd_module
+
 from .grid import LevelGrid
 
 MaskCfg = Union[dict, 'BaseMask']
@@ -57,8 +57,7 @@ def build_mask(cfg: MaskCfg) -> BaseMask:
     """Build a mask from its config (``type='mmkd.GTBoxMask'`` or unprefixed)."""
     if isinstance(cfg, BaseMask):
         return cfg
-    with DefaultScope.overwrite_default_scope('mmkd'):
-        mask = MODELS.build(cfg)
+    mask = build_mmkd_module(cfg)
     if not isinstance(mask, BaseMask):
         raise TypeError(f'{cfg["type"]} is not an mmkd mask (a subclass of mmkd.masks.BaseMask)')
     return mask

@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from mmkd.context import DistillContext
+
 from .grid import LevelGrid
 
 

@@ -13,6 +13,7 @@ from mmkd.context import DistillContext
 from mmkd.heads import DenseOutputs, pair_dense_outputs
 from mmkd.registry import MODELS
 from mmkd.utils.modules import find_module
+
 from .base import SpatialMask
 from .boxes import BoxSet, box_region_mask
 from .grid import LevelGrid

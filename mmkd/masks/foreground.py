@@ -16,9 +16,18 @@ from torch import Tensor, nn
 from mmkd.context import DistillContext
 from mmkd.registry import MODELS
 from mmkd.utils.modules import find_module
+
 from .base import SpatialMask
-from .boxes import (BoxSet, Windows, box_region_mask, centre_windows, enumerate_windows,
-                    prior_windows, scatter_locations, window_cells)
+from .boxes import (
+    BoxSet,
+    Windows,
+    box_region_mask,
+    centre_windows,
+    enumerate_windows,
+    prior_windows,
+    scatter_locations,
+    window_cells,
+)
 from .grid import LevelGrid
 
 

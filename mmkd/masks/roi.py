@@ -8,6 +8,7 @@ from mmkd.context import DistillContext
 from mmkd.heads import assign_rois
 from mmkd.recorders.roi_branches import ROI_BRANCHES, rois_key
 from mmkd.registry import MODELS
+
 from .base import BaseMask
 
 

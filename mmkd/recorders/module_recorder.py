@@ -7,6 +7,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional
 from torch import nn
 
 from mmkd.utils.modules import find_module
+
 from .callbacks import BoundModuleHook
 from .roi_branches import check_roi_path, extractor_path, roi_branch, rois_key
 

@@ -3,15 +3,26 @@
 Each scheme hook is :class:`mmkd.hooks.DistillationHook` with a teacher
 source from :mod:`mmkd.teachers` (online peer, the student itself, a moving
 average, an ensemble); adversarial distillation adds a discriminator step.
-Teacher-assistant chains and relation-based losses live here too.
+Teacher-assistant chains live here too; the relation and adversarial losses
+are in :mod:`mmkd.losses` (re-exported here).
 """
-from mmkd.teachers import (ConfidenceTeacherWeights, EXP3TeacherSelector, FixedTeacherWeights,
-                           LearnedTeacherWeights, SnapshotModel, TeacherSelector, TeacherWeighting,
-                           UCBTeacherSelector, improvement_reward)
-from .adversarial import AdversarialDistillationHook, AdversarialLoss, FeatureDiscriminator
+from mmkd.losses.adversarial import AdversarialLoss, FeatureDiscriminator
+from mmkd.losses.relation import InstanceRelationLoss, PixelRelationLoss, SimilarityPreservingLoss
+from mmkd.teachers import (
+                           ConfidenceTeacherWeights,
+                           EXP3TeacherSelector,
+                           FixedTeacherWeights,
+                           LearnedTeacherWeights,
+                           SnapshotModel,
+                           TeacherSelector,
+                           TeacherWeighting,
+                           UCBTeacherSelector,
+                           improvement_reward,
+)
+
+from .adversarial import AdversarialDistillationHook
 from .multi_teacher import MultiTeacherDistillationHook
 from .online import OnlineDistillationHook, export_peer_checkpoint
-from .relation import InstanceRelationLoss, PixelRelationLoss, SimilarityPreservingLoss
 from .self_distillation import MeanTeacherDistillationHook, SelfDistillationHook
 
 __all__ = [

@@ -6,10 +6,11 @@ from mmengine.model import BaseAveragedModel
 from mmengine.runner.checkpoint import weights_to_cpu
 from torch import Tensor, nn
 
-from mmkd.engine.distiller import Distiller, build_mmkd_module
+from mmkd.engine.distiller import Distiller
 from mmkd.engine.teacher import freeze
-from mmkd.registry import MODELS, TEACHERS
+from mmkd.registry import MODELS, TEACHERS, build_mmkd_module
 from mmkd.utils.modules import unwrap
+
 from .base import RecordedDetector, TeacherSource
 from .checks import check_record_paths
 

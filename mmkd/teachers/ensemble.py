@@ -7,9 +7,10 @@ from mmengine.runner.checkpoint import weights_to_cpu
 from torch import Tensor, nn
 
 from mmkd.context import DistillContext
-from mmkd.engine.distiller import Distiller, build_mmkd_module
-from mmkd.registry import TEACHERS
+from mmkd.engine.distiller import Distiller
+from mmkd.registry import TEACHERS, build_mmkd_module
 from mmkd.utils.modules import eval_mode, unwrap
+
 from .bandits import TeacherSelector, improvement_reward
 from .base import DistillStep, TeacherSource, build_teacher_source
 from .weighting import TeacherWeighting

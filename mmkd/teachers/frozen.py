@@ -8,6 +8,7 @@ from mmkd.engine.distiller import Distiller
 from mmkd.engine.teacher import build_frozen_detector
 from mmkd.registry import TEACHERS
 from mmkd.utils.modules import find_module
+
 from .base import RecordedDetector, TeacherSource
 from .checks import check_class_sets, check_record_paths
 

@@ -14,6 +14,7 @@ from mmkd.engine.evaluation import evaluate_detector
 from mmkd.engine.teacher import build_detector, load_detector_config, load_weights
 from mmkd.registry import TEACHERS
 from mmkd.utils.modules import detach_tensors, eval_mode
+
 from .base import DistillStep, RecordedDetector, TeacherSource
 from .checks import check_class_sets, check_record_paths
 

@@ -7,6 +7,7 @@ from torch import Tensor, nn
 from mmkd.engine.distiller import Distiller
 from mmkd.registry import TEACHERS
 from mmkd.utils.modules import detach_tensors
+
 from .base import TeacherSource
 from .checks import check_record_paths
 

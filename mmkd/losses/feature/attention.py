@@ -8,6 +8,7 @@ from torch import Tensor, nn
 from mmkd.context import DistillContext
 from mmkd.masks import activities, attention_from_activity
 from mmkd.registry import MODELS
+
 from ..base import DistillLoss, checked_channels
 from .utils import align_levels
 

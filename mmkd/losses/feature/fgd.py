@@ -7,6 +7,7 @@ from torch import Tensor, nn
 from mmkd.context import DistillContext
 from mmkd.masks import ScaleAwareMask, activities, attention_from_activity
 from mmkd.registry import MODELS
+
 from ..base import DistillLoss, checked_channels
 from .masked import masked_squared_error
 from .utils import align_levels

@@ -8,6 +8,7 @@ from torch import Tensor
 from mmkd.context import DistillContext
 from mmkd.masks import MaskCfg, build_mask
 from mmkd.registry import MODELS
+
 from ..base import DistillLoss
 from .utils import align_levels
 

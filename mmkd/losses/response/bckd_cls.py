@@ -4,6 +4,7 @@ from typing import Optional, Sequence, Union
 from torch import Tensor
 
 from mmkd.registry import MODELS
+
 from .base import ResponsePair, positive_count
 from .sigmoid_kd import SigmoidKDLoss
 

@@ -6,6 +6,7 @@ from mmdet.structures.bbox import bbox_overlaps
 from torch import Tensor
 
 from mmkd.registry import MODELS
+
 from .base import DenseResponseLoss, ResponsePair, scatter_kept
 
 IOU_MODES = ('iou', 'giou')

@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmkd.registry import MODELS
+
 from .base import DenseResponseLoss, ResponsePair, check_same_score_factors, check_temperature
 from .functional import dkd_terms
 

@@ -6,6 +6,7 @@ from torch import Tensor
 
 from mmkd.context import DistillContext
 from mmkd.registry import MODELS
+
 from ..base import DistillLoss
 from ..functional import softmax_kd
 

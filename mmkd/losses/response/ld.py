@@ -5,8 +5,9 @@ from torch import Tensor
 
 from mmkd.heads import pairwise_diou
 from mmkd.registry import MODELS
-from .base import DenseResponseLoss, ResponsePair, check_temperature, scatter_kept
+
 from ..functional import softmax_kd
+from .base import DenseResponseLoss, ResponsePair, check_temperature, scatter_kept
 
 
 @MODELS.register_module()

@@ -11,6 +11,7 @@ from mmkd.losses.base import DistillLoss
 from mmkd.recorders import RecordKey
 from mmkd.recorders.roi_branches import rois_key
 from mmkd.registry import MODELS
+
 from .base import check_temperature
 
 ROI_BOX_HEAD = 'roi_head.bbox_head'

@@ -4,6 +4,7 @@ from typing import Optional, Sequence, Union
 from torch import Tensor
 
 from mmkd.registry import MODELS
+
 from .base import DenseResponseLoss, ResponsePair, check_same_score_factors, check_temperature
 from .functional import binary_kd
 
