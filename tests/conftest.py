@@ -16,7 +16,7 @@ register_all_modules(init_default_scope=False)
 @pytest.fixture(scope='session')
 def synth_root(tmp_path_factory) -> str:
     """24 train / 4 val images of 96 px from the seeded synthetic generator."""
-    from mmkd.datasets.synthetic_shapes import ShapesParams, generate_synthetic_shapes
+    from mmkd.demo_data.synthetic_shapes import ShapesParams, generate_synthetic_shapes
     root = tmp_path_factory.mktemp('synthetic_shapes')
     generate_synthetic_shapes(root, num_train=24, num_val=4, seed=0,
                               params=ShapesParams(img_size=96, min_shapes=1, max_shapes=4, min_scale=0.15))

@@ -10,7 +10,7 @@ from utils import distill_hook_cfg, load_config, train
 
 from mmkd.adapters import ConvAdapter
 from mmkd.engine.distiller import Distiller
-from mmkd.heads.head_remainder import run_remainder, split_paths, stacked_convs
+from mmkd.head_outputs.head_remainder import run_remainder, split_paths, stacked_convs
 from mmkd.losses.response import BCKDClsLoss, BCKDIoULoss
 from mmkd.recorders import ModuleRecorder, inputs_key
 

@@ -16,7 +16,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
 from mmkd.context import DistillContext
-from mmkd.heads import parse_dense_outputs
+from mmkd.head_outputs import parse_dense_outputs
 from mmkd.masks import (
     AnchorIoUMask,
     ChannelAttentionMask,

@@ -14,7 +14,7 @@ from torch import nn
 from utils import distill_hook_cfg, load_config, train
 
 from mmkd.context import DistillContext
-from mmkd.heads import pair_dense_outputs
+from mmkd.head_outputs import pair_dense_outputs
 from mmkd.losses.functional import softmax_kd
 from mmkd.losses.response import BoxKDLoss, DKDLoss, LDLoss, ResponsePair, SigmoidKDLoss
 from mmkd.losses.response.functional import binary_kd, dkd_terms

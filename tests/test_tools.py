@@ -6,7 +6,7 @@ from typing import List
 
 import pytest
 
-from mmkd.datasets import ShapesParams, generate_synthetic_shapes
+from mmkd.demo_data import ShapesParams, generate_synthetic_shapes
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN = str(REPO / 'tools/train.py')

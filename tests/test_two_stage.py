@@ -13,7 +13,7 @@ from mmengine.structures import InstanceData
 from utils import find_distill_hook, train, untrained_checkpoint, with_tiny_run
 
 from mmkd.context import DistillContext
-from mmkd.datasets.synthetic_shapes import CLASSES
+from mmkd.demo_data.synthetic_shapes import CLASSES
 from mmkd.engine.standalone import attach_hook, random_detection_batch
 from mmkd.engine.teacher import build_detector
 from mmkd.losses.response import RoIKDLoss

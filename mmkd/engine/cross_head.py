@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from mmkd.context import DistillContext
-from mmkd.heads.head_remainder import BRANCHES, run_remainder, split_paths, stacked_convs
+from mmkd.head_outputs.head_remainder import BRANCHES, run_remainder, split_paths, stacked_convs
 from mmkd.recorders import inputs_key
 
 

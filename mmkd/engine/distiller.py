@@ -203,7 +203,7 @@ class Distiller(nn.Module):
         loss = self.losses[entry.name]
         same_channels = all(s.shape[1] == t.shape[1] for s, t in zip(student, teacher))
         same_sizes = all(s.shape[-2:] == t.shape[-2:] for s, t in zip(student, teacher))
-        if not loss.adapts_student and not same_channels:
+        if loss.compares_classes and not same_channels:
             raise ValueError(
                 f'{entry.config_key}: {type(loss).__name__} compares outputs one to one, but the student '
                 f'{entry.student} has {[s.shape[1] for s in student]} channels and the teacher '

@@ -16,7 +16,7 @@ from mmkd.engine.optimizer import add_module_to_optimizer
 from mmkd.engine.schedule import LossWeightSchedule
 from mmkd.engine.teacher import run_detector
 from mmkd.engine.two_stage import probe_batch
-from mmkd.heads import check_response_heads
+from mmkd.head_outputs import check_response_heads
 from mmkd.recorders import ModuleRecorder
 from mmkd.recorders.callbacks import BoundModuleHook
 from mmkd.registry import HOOKS

@@ -25,9 +25,10 @@ class DistillLoss(nn.Module):
     both models and runs the teacher far enough to produce them.
     """
     required_records: Sequence[str] = ()
-    #: Whether a feature adapter may map the student onto the teacher's shape.
-    #: Response losses set it to False: a class-count mismatch is an error.
-    adapts_student: bool = True
+    #: Whether the loss compares class outputs channel by channel (response KD):
+    #: then no adapter maps the student (a channel mismatch is an error) and the
+    #: teacher must have been trained on the student's classes.
+    compares_classes: bool = False
     student_path: str = 'bbox_head'
     teacher_path: str = 'bbox_head'
 

@@ -1,7 +1,7 @@
 """Discrepancy masks: where the teacher's and the student's detections disagree.
 
 Both read the raw ``bbox_head`` outputs of the two detectors (recorded by the
-hook) and parse them per prior with :func:`mmkd.heads.pair_dense_outputs`
+hook) and parse them per prior with :func:`mmkd.head_outputs.pair_dense_outputs`
 (class score times the score factor: YOLOX objectness, FCOS / ATSS centerness).
 """
 from typing import List, Optional, Tuple
@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from mmkd.context import DistillContext
-from mmkd.heads import DenseOutputs, pair_dense_outputs
+from mmkd.head_outputs import DenseOutputs, pair_dense_outputs
 from mmkd.registry import MODELS
 from mmkd.utils.modules import find_module
 

@@ -5,7 +5,7 @@ import torch
 from torch import Tensor
 
 from mmkd.context import DistillContext
-from mmkd.heads import assign_rois
+from mmkd.head_outputs import assign_rois
 from mmkd.recorders.roi_branches import ROI_BRANCHES, rois_key
 from mmkd.registry import MODELS
 

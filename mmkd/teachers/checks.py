@@ -22,8 +22,7 @@ def check_record_paths(distiller: Distiller, student: nn.Module, teacher: nn.Mod
 def check_class_sets(distiller: Distiller, student: nn.Module, teacher: nn.Module, teacher_meta: dict,
                      runner) -> None:
     """Response distillation pairs classes one to one: they must be the same."""
-    responses = [entry for entry in distiller.entries
-                 if not distiller.losses[entry.name].adapts_student or entry.student.path.startswith('bbox_head')]
+    responses = [entry for entry in distiller.entries if _compares_classes(distiller, entry)]
     if not responses:
         return
     student_classes = _dataset_classes(runner)
@@ -38,6 +37,11 @@ def check_class_sets(distiller: Distiller, student: nn.Module, teacher: nn.Modul
         raise ValueError(f'{responses[0].config_key}: teacher bbox_head.num_classes={teacher_n} but '
                          f'student bbox_head.num_classes={student_n}; response distillation needs '
                          'a teacher trained on the same classes')
+
+
+def _compares_classes(distiller: Distiller, entry) -> bool:
+    """A response loss, or any loss on a dense head's outputs (its class maps)."""
+    return distiller.losses[entry.name].compares_classes or entry.student.path.split('.')[0] == 'bbox_head'
 
 
 def _dataset_classes(runner) -> Optional[Sequence[str]]:

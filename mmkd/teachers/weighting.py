@@ -5,7 +5,7 @@ import torch
 from torch import Tensor, nn
 
 from mmkd.context import DistillContext
-from mmkd.heads import assign_by_centre, parse_dense_outputs
+from mmkd.head_outputs import assign_by_centre, parse_dense_outputs
 from mmkd.registry import MODELS
 
 Records = Optional[Dict[str, Any]]
@@ -122,7 +122,7 @@ class ConfidenceTeacherWeights(TeacherWeighting):
 
     ``c[k, b]`` is teacher ``k``'s mean score of the true class over the priors
     whose centre lies in a GT box of image ``b`` (its head output parsed by
-    :func:`mmkd.heads.parse_dense_outputs`); ``w[:, b] = softmax_k(c[k, b] / tau)``.
+    :func:`mmkd.head_outputs.parse_dense_outputs`); ``w[:, b] = softmax_k(c[k, b] / tau)``.
     Images without GT give equal weights.
 
     Zhang et al., "Confidence-Aware Multi-Teacher Knowledge Distillation",

@@ -9,9 +9,9 @@ without importing it; ``pip install --no-deps deepforest==2.1.0``) or from
 import argparse
 from pathlib import Path
 
-from mmkd.datasets import DatasetSourceError, TilingParams, convert_neon_trees
-from mmkd.datasets.coco_io import split_counts
-from mmkd.datasets.neon_trees import SPLITS
+from mmkd.demo_data import DatasetSourceError, TilingParams, convert_neon_trees
+from mmkd.demo_data.coco_io import split_counts
+from mmkd.demo_data.neon_trees import SPLITS
 from mmkd.utils.cli import one_line_errors
 
 

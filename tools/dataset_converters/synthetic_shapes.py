@@ -9,8 +9,8 @@ A second run with the same options leaves the output untouched.
 import argparse
 from pathlib import Path
 
-from mmkd.datasets import ShapesParams, generate_synthetic_shapes
-from mmkd.datasets.coco_io import split_counts
+from mmkd.demo_data import ShapesParams, generate_synthetic_shapes
+from mmkd.demo_data.coco_io import split_counts
 
 
 def parse_args() -> argparse.Namespace:

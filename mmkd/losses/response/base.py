@@ -6,7 +6,7 @@ from typing import Optional, Sequence, Tuple, Union
 from torch import Tensor
 
 from mmkd.context import DistillContext
-from mmkd.heads import CentreAssignment, DenseOutputs, assign_by_centre, pair_dense_outputs
+from mmkd.head_outputs import CentreAssignment, DenseOutputs, assign_by_centre, pair_dense_outputs
 from mmkd.losses.base import DistillLoss
 
 WEIGHTINGS = ('all', 'teacher_score', 'positive', 'discrepancy')
@@ -57,7 +57,7 @@ class DenseResponseLoss(DistillLoss):
             uses the whole GT box.
         loss_weight: multiplier ``lambda`` of the loss.
     """
-    adapts_student = False
+    compares_classes = True
 
     def __init__(self,
                  weighting: Union[str, Sequence[str]] = 'teacher_score',

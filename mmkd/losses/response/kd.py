@@ -31,7 +31,7 @@ class KDLoss(DistillLoss):
         temperature: softening temperature ``T``.
         loss_weight: multiplier of the loss.
     """
-    adapts_student = False
+    compares_classes = True
 
     def __init__(self, temperature: float = 1.0, loss_weight: float = 1.0) -> None:
         super().__init__(loss_weight)

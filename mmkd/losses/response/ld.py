@@ -3,7 +3,7 @@ from typing import Optional, Sequence, Union
 
 from torch import Tensor
 
-from mmkd.heads import pairwise_diou
+from mmkd.head_outputs import pairwise_diou
 from mmkd.registry import MODELS
 
 from ..functional import softmax_kd

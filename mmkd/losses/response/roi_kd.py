@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmkd.context import DistillContext
-from mmkd.heads import assign_rois
+from mmkd.head_outputs import assign_rois
 from mmkd.losses.base import DistillLoss
 from mmkd.recorders import RecordKey
 from mmkd.recorders.roi_branches import rois_key
@@ -65,7 +65,7 @@ class RoIKDLoss(DistillLoss):
         pos_iou_thr: IoU of a positive RoI.
         loss_weight: ``lambda``.
     """
-    adapts_student = False
+    compares_classes = True
 
     def __init__(self,
                  temperature: float = 1.0,

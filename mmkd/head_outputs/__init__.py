@@ -1,4 +1,5 @@
-"""Per-prior parsing of dense head outputs, shared by response KD and masks."""
+"""What detection heads output, per prior: parsing, ground-truth assignment, and
+running a head's remaining layers on other features (cross-head KD)."""
 from .checks import check_response_heads
 from .dense_outputs import DenseOutputs, check_dense_head, pair_dense_outputs, parse_dense_outputs
 from .regions import CentreAssignment, assign_by_centre, pairwise_diou

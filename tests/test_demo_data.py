@@ -9,9 +9,9 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from mmkd.datasets import DatasetSourceError, ShapesParams, TilingParams, convert_neon_trees, generate_synthetic_shapes
-from mmkd.datasets import synthetic_shapes as shapes
-from mmkd.datasets.neon_trees import NEON_IMAGES, crop_boxes, split_regions, tile_origins
+from mmkd.demo_data import DatasetSourceError, ShapesParams, TilingParams, convert_neon_trees, generate_synthetic_shapes
+from mmkd.demo_data import synthetic_shapes as shapes
+from mmkd.demo_data.neon_trees import NEON_IMAGES, crop_boxes, split_regions, tile_origins
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = ShapesParams(img_size=96, max_shapes=4)

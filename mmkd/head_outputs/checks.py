@@ -11,7 +11,7 @@ def check_response_heads(student: nn.Module, distiller: nn.Module) -> None:
 
     Every entry of ``distiller`` (a :class:`mmkd.engine.Distiller`) whose loss
     is a :class:`~mmkd.losses.response.DenseResponseLoss` must name a
-    supported dense head of ``student`` (see :mod:`mmkd.heads.dense_outputs`).
+    supported dense head of ``student`` (see :mod:`mmkd.head_outputs.dense_outputs`).
 
     Raises:
         TypeError: one line naming the ``distill[i]`` key, the head's class and

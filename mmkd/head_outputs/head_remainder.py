@@ -7,7 +7,7 @@ remaining ``k..n-1`` convolutions and predictors. :func:`run_remainder` does
 that for each supported head family exactly as the family's ``forward`` would
 from that point (scales, ``exp``, strides, YOLOX's per-level towers and
 objectness), so the result has the format of ``head.forward`` and parses with
-:func:`~mmkd.heads.parse_dense_outputs`.
+:func:`~mmkd.head_outputs.parse_dense_outputs`.
 """
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Sequence, Tuple

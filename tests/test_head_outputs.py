@@ -1,4 +1,4 @@
-"""Tests of mmkd.heads: per-prior parsing of real mmdet dense heads."""
+"""Tests of mmkd.head_outputs: per-prior parsing of real mmdet dense heads."""
 import functools
 
 import pytest
@@ -17,7 +17,7 @@ from mmdet.models.dense_heads import (
 from mmengine.config import ConfigDict
 
 from mmkd.context import PaddedGroundTruth
-from mmkd.heads import assign_by_centre, check_dense_head, pair_dense_outputs, pairwise_diou, parse_dense_outputs
+from mmkd.head_outputs import assign_by_centre, check_dense_head, pair_dense_outputs, pairwise_diou, parse_dense_outputs
 
 STRIDES = [8, 16, 32]
 INPUT = 64  # levels 8x8, 4x4, 2x2 -> 84 locations
