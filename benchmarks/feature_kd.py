@@ -28,10 +28,8 @@ sys.path.insert(0, str(REPO / 'tests'))
 
 import test_masks as ref  # noqa: E402
 
-from mmkd.losses.feature import (AttentionGuidedLoss, CWDLoss, FGDLoss,  # noqa: E402
-                                 MaskedFeatureLoss, NonLocalDistillLoss, PKDLoss)
-from mmkd.masks import (AnchorIoUMask, DecoupledMask, DiscrepancyMask, GIDMask,  # noqa: E402
-                        GTBoxMask, PriorInBoxMask, ScaleAwareMask)
+from mmkd.losses.feature import AttentionGuidedLoss, CWDLoss, FGDLoss, MaskedFeatureLoss, NonLocalDistillLoss, PKDLoss  # noqa: E402
+from mmkd.masks import AnchorIoUMask, DecoupledMask, DiscrepancyMask, GIDMask, GTBoxMask, PriorInBoxMask, ScaleAwareMask  # noqa: E402
 
 BATCH, SIZE, STRIDES = 8, 640, [8, 16, 32]
 SIZES = [(SIZE // s, SIZE // s) for s in STRIDES]
@@ -155,12 +153,12 @@ def loss_rows(repeats: int) -> List[Dict]:
 
 def yolox_step_ms() -> Optional[float]:
     """One YOLOX-S training step (forward, loss, backward) at batch 8, 640 px."""
+    import mmdet
     from mmdet.registry import MODELS
     from mmdet.structures import DetDataSample
     from mmdet.utils import register_all_modules
     from mmengine.config import Config
     from mmengine.structures import InstanceData
-    import mmdet
     register_all_modules()
     cfg = Config.fromfile(str(Path(mmdet.__file__).parent / '.mim/configs/yolox/yolox_s_8xb8-300e_coco.py'))
     model = MODELS.build(cfg.model)

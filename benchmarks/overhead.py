@@ -28,13 +28,13 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import mmkd  # noqa: E402,F401
 from mmengine.config import Config  # noqa: E402
 from mmengine.optim import build_optim_wrapper  # noqa: E402
 
+import mmkd  # noqa: E402,F401
 from mmkd.engine.distiller import Distiller  # noqa: E402
-from mmkd.engine.teacher import build_detector, freeze, load_detector_config, run_detector  # noqa: E402
 from mmkd.engine.standalone import attach_hook, distillation_hook_cfg, random_detection_batch  # noqa: E402
+from mmkd.engine.teacher import build_detector, freeze, load_detector_config, run_detector  # noqa: E402
 
 PHASES = ('baseline', 'student', 'teacher', 'distill')
 

@@ -44,7 +44,8 @@ def test_config_distils_on_a_random_batch(config, random_teacher_checkpoints, mo
     monkeypatch.chdir(REPO)  # teacher configs are paths relative to the repository
     cfg = Config.fromfile(config)
     hook_cfg = distillation_hook_cfg(cfg)
-    hook_cfg['teacher'] = dict(hook_cfg['teacher'], checkpoint=random_teacher_checkpoints(hook_cfg['teacher']['config']))
+    teacher_cfg = hook_cfg['teacher']
+    hook_cfg['teacher'] = dict(teacher_cfg, checkpoint=random_teacher_checkpoints(teacher_cfg['config']))
     torch.manual_seed(0)
     student = build_detector(cfg).train()
     hook = attach_hook(hook_cfg, student, build_optim_wrapper(student, OPTIM), OPTIM)

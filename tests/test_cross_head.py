@@ -103,8 +103,10 @@ def records(recorders, student, teacher, feats):
 def by_hand_yolox(student, teacher, feats, adapt):
     outputs = []
     for level, x in enumerate(feats):
-        cls_feat = teacher.multi_level_cls_convs[level][1](adapt('cls', level, student.multi_level_cls_convs[level][0](x)))
-        reg_feat = teacher.multi_level_reg_convs[level][1](adapt('reg', level, student.multi_level_reg_convs[level][0](x)))
+        cls_split = adapt('cls', level, student.multi_level_cls_convs[level][0](x))
+        reg_split = adapt('reg', level, student.multi_level_reg_convs[level][0](x))
+        cls_feat = teacher.multi_level_cls_convs[level][1](cls_split)
+        reg_feat = teacher.multi_level_reg_convs[level][1](reg_split)
         outputs.append((teacher.multi_level_conv_cls[level](cls_feat), teacher.multi_level_conv_reg[level](reg_feat),
                         teacher.multi_level_conv_obj[level](reg_feat)))
     return outputs

@@ -242,7 +242,8 @@ def test_multi_teacher_learned_weights_with_per_teacher_adapters(tmp_path, synth
     runner = train(scheme_cfg(tmp_path, synth_root,
                               multi_hook(teachers, weighting=dict(type='mmkd.LearnedTeacherWeights'))))
     hook = find_hook(runner, MultiTeacherDistillationHook)
-    assert len(hook.source.distillers[0].adapters['neck_mse']) == 3 and 'neck_mse' not in hook.source.distillers[1].adapters
+    distillers = hook.source.distillers
+    assert len(distillers[0].adapters['neck_mse']) == 3 and 'neck_mse' not in distillers[1].adapters
     for member in hook.source.members:
         assert not member.model.training and not any(p.requires_grad for p in member.model.parameters())
     assert hook.source.weighting.alpha.abs().sum() > 0 and trained_state(runner, hook.source.weighting)

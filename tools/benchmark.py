@@ -40,11 +40,11 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import mmkd  # noqa: E402,F401
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 from scipy import stats  # noqa: E402
 
+import mmkd  # noqa: E402,F401
 from mmkd.engine.standalone import is_distillation_hook_cfg  # noqa: E402
 from mmkd.utils.cli import fail  # noqa: E402
 from tools.publish_model import publish  # noqa: E402

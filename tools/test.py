@@ -9,8 +9,7 @@ from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmdet.evaluation import DumpDetResults
 
 import mmkd  # noqa: F401  (mmkd registries, checkpoint loading fix)
-from mmkd.utils.cli import (add_runner_args, build_runner, fail, load_config,
-                            one_line_errors, parse_runner_args)
+from mmkd.utils.cli import add_runner_args, build_runner, fail, load_config, one_line_errors, parse_runner_args
 from mmkd.utils.config_checks import check_checkpoint, check_data_files
 
 

@@ -7,10 +7,8 @@ exit code 2 before anything is built.
 import argparse
 
 import mmkd  # noqa: F401  (mmkd registries, checkpoint loading fix)
-from mmkd.utils.cli import (add_runner_args, build_runner, fail, load_config,
-                            one_line_errors, parse_runner_args)
-from mmkd.utils.config_checks import (check_checkpoint, check_data_files,
-                                      check_teacher_files)
+from mmkd.utils.cli import add_runner_args, build_runner, fail, load_config, one_line_errors, parse_runner_args
+from mmkd.utils.config_checks import check_checkpoint, check_data_files, check_teacher_files
 
 
 def parse_args() -> argparse.Namespace:

@@ -66,8 +66,14 @@ import mmkd  # noqa: F401  (mmkd registries, checkpoint loading fix)
 from mmkd.context import DistillContext
 from mmkd.engine.distiller import as_levels, is_feature_levels
 from mmkd.engine.standalone import distillation_hook_cfg
-from mmkd.engine.teacher import (TeacherInputConverter, build_detector, freeze, load_detector_config,
-                                 load_weights, run_detector)
+from mmkd.engine.teacher import (
+    TeacherInputConverter,
+    build_detector,
+    freeze,
+    load_detector_config,
+    load_weights,
+    run_detector,
+)
 from mmkd.masks import build_mask, spatial_activity
 from mmkd.recorders import ModuleRecorder
 from mmkd.utils.cli import fail, one_line_errors

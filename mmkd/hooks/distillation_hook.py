@@ -65,9 +65,10 @@ class DistillationHook(Hook):
     """
     priority = 'NORMAL'
 
-    def __init__(self, teacher: Union[dict, TeacherSource], distill: Sequence[dict], schedule: Optional[dict] = None,
-                 balance: Optional[dict] = None, evaluate_teacher: bool = False, probe_input_size: Tuple[int, int] = (256, 256),
-                 check_finite: bool = True, find_unused_parameters: bool = False) -> None:
+    def __init__(self, teacher: Union[dict, TeacherSource], distill: Sequence[dict],
+                 schedule: Optional[dict] = None, balance: Optional[dict] = None, evaluate_teacher: bool = False,
+                 probe_input_size: Tuple[int, int] = (256, 256), check_finite: bool = True,
+                 find_unused_parameters: bool = False) -> None:
         self.source = build_teacher_source(teacher)
         self.distiller = Distiller(distill)
         self.schedule = LossWeightSchedule(**(schedule or {}))
@@ -229,7 +230,8 @@ class DistillationHook(Hook):
         if self.check_finite and not all_finite(losses):
             bad = [key for key, value in losses.items() if not torch.isfinite(value).all()]
             raise FloatingPointError(f'mmkd: distillation loss {bad} is not finite at iteration '
-                                     f'{self._runner.iter + 1} (as the log counts); stopping before training on garbage. '
+                                     f'{self._runner.iter + 1} (as the log counts); stopping before training on '
+                                     'garbage. '
                                      'Lower its loss_weight/temperature or check the teacher.')
         return _merge(losses, self.source.extra_losses(step),
                       f'{type(self.source).__name__} loss keys {{}} collide with distillation losses')

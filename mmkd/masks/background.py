@@ -1,5 +1,5 @@
 """Background-weighted masks: foreground and background imitated with their own weights."""
-from typing import List
+from typing import List, Optional
 
 import torch
 from torch import Tensor
@@ -41,11 +41,11 @@ class DecoupledMask(SpatialMask):
     """
 
     def __init__(self, fg_weight: float = 1.0, bg_weight: float = 1.0,
-                 foreground: MaskCfg = dict(type='mmkd.GTBoxMask')) -> None:
+                 foreground: Optional[MaskCfg] = None) -> None:
         super().__init__()
         self.fg_weight = fg_weight
         self.bg_weight = bg_weight
-        self.foreground = build_mask(foreground)
+        self.foreground = build_mask(foreground or dict(type='mmkd.GTBoxMask'))
         if not isinstance(self.foreground, SpatialMask):
             raise TypeError(f'DecoupledMask needs a spatial foreground mask, got '
                             f'{type(self.foreground).__name__}')

@@ -218,7 +218,7 @@ def _prior_generator(detector: nn.Module, head: str) -> AnchorGenerator:
 def _build_groups(generator: AnchorGenerator, grid: LevelGrid) -> _AnchorGroups:
     gen_strides = [tuple(float(s) for s in stride) for stride in generator.strides]
     parts = []
-    for level, (stride_x, stride_y) in enumerate(grid.strides.tolist()):
+    for level, stride_x in enumerate(grid.strides[:, 0].tolist()):
         match = min(range(len(gen_strides)),
                     key=lambda i: abs(math.log(gen_strides[i][0] / stride_x)))
         if abs(gen_strides[match][0] / stride_x - 1) > 0.25:

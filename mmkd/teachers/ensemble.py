@@ -106,8 +106,8 @@ class TeacherEnsemble(TeacherSource):
         self.weighting.to(device)
 
     def describe(self) -> str:
-        teachers = ', '.join(f'{name}={cfg.get("config")} ({sum(p.numel() for p in member.model.parameters()) / 1e6:.2f}'
-                             ' M params)' for name, cfg, member in zip(self.names, self.teacher_cfgs, self.members))
+        teachers = ', '.join(f'{name}={cfg.get("config")} ({_million_params(member.model):.2f} M params)'
+                             for name, cfg, member in zip(self.names, self.teacher_cfgs, self.members))
         selector = type(self.selector).__name__ if self.selector else 'none'
         return (f'{len(self.members)} frozen teachers [{teachers}], combine={self.combine}, '
                 f'weighting={type(self.weighting).__name__}, selector={selector}')
@@ -155,7 +155,8 @@ class TeacherEnsemble(TeacherSource):
         """Active teachers' records, their weights, and the combined losses."""
         if self.selector is not None and self.reward == 'next_step':
             self._detection_loss = _mean_over_ranks(step.student.parse_losses(step.student_losses)[0])
-        active = self.selector.select() if self.selector is not None else torch.ones(len(self.members), dtype=torch.bool)
+        everyone = torch.ones(len(self.members), dtype=torch.bool)
+        active = self.selector.select() if self.selector is not None else everyone
         self._chosen = active
         records = [member.record(step.inputs, step.data_samples, step.student_records) if on else None
                    for member, on in zip(self.members, active.tolist())]
@@ -261,3 +262,7 @@ def _mean_over_ranks(loss: Tensor) -> float:
     loss = loss.detach().float().clone()
     all_reduce(loss, op='mean')
     return float(loss)
+
+
+def _million_params(model: nn.Module) -> float:
+    return sum(p.numel() for p in model.parameters()) / 1e6

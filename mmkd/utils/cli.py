@@ -32,9 +32,10 @@ def fail(message: str) -> NoReturn:
 @contextmanager
 def one_line_errors(*errors: Type[BaseException]) -> Iterator[None]:
     """Turn the given exceptions into :func:`fail` (default: config checks)."""
+    handled = errors or (ConfigCheckError, )
     try:
         yield
-    except (errors or (ConfigCheckError, )) as e:
+    except handled as e:
         fail(str(e))
 
 
