@@ -23,7 +23,7 @@ lint: install
 	@.venv/bin/ruff check .
 
 # The CI suite (under 15 minutes on 2 cores): lint, then the tests; `make test-all` adds the slow end-to-end runs.
-test: install
+test: lint
 	@$(PYTHON) -m pytest tests -m "not slow"
 
 test-all: install

@@ -37,7 +37,8 @@ class DecoupledMask(SpatialMask):
     Args:
         fg_weight: ``a_fg``.
         bg_weight: ``a_bg``.
-        foreground: config of the foreground mask (binarised with ``> 0``).
+        foreground: config of the foreground mask (binarised with ``> 0``;
+            default ``mmkd.GTBoxMask``).
     """
 
     def __init__(self, fg_weight: float = 1.0, bg_weight: float = 1.0,
