@@ -249,3 +249,15 @@ def test_detach_tensors_and_eval_mode():
 
 def test_peer_keys():
     assert _peer_key('loss_cls') == 'loss_peer_cls' and _peer_key('acc') == 'peer_acc'
+
+
+def test_adversarial_discriminator_takes_its_width_from_the_probe():
+    loss = AdversarialLoss(dict(type='mmkd.FeatureDiscriminator', feat_channels=8))
+    assert loss.discriminator is None
+    loss.build_for_levels([6, 6])
+    assert loss.discriminator.in_channels == 6
+    assert not any(p.requires_grad for p in loss.discriminator.parameters())
+    with pytest.raises(ValueError, match=r'one discriminator for all levels .* \[4, 8\] channels'):
+        AdversarialLoss().build_for_levels([4, 8])
+    with pytest.raises(ValueError, match=r'in_channels=\[4\] but the teacher levels have \[6\]'):
+        AdversarialLoss(dict(type='mmkd.FeatureDiscriminator', in_channels=4)).build_for_levels([6])

@@ -42,12 +42,13 @@ class AdversarialDistillationHook(DistillationHook):
                              'loss=dict(type="mmkd.AdversarialLoss", discriminator=...)')
         for loss in self.adversarial:
             loss.trained_by_hook = True
-        self.discriminators = nn.ModuleList(loss.discriminator for loss in self.adversarial)
         self.discriminator_optim_cfg = discriminator_optim_wrapper or dict(
             type='OptimWrapper', optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999)))
 
     def set_up(self, runner) -> None:
+        """The base set-up (its probe sizes the discriminators), then their optimizer."""
         super().set_up(runner)
+        self.discriminators = nn.ModuleList(loss.discriminator for loss in self.adversarial)
         self.discriminator_optim_wrapper: OptimWrapper = build_optim_wrapper(
             self.discriminators, self.discriminator_optim_cfg)
 

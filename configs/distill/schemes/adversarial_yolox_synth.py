@@ -21,8 +21,8 @@ custom_hooks = _base_.custom_hooks + [
                   loss=dict(type='mmkd.FeatureMSELoss', loss_weight=1.0)),
              dict(name='neck_adv', student='neck', teacher='neck',
                   loss=dict(type='mmkd.AdversarialLoss', gan_type='lsgan', loss_weight=0.1,
-                            discriminator=dict(type='mmkd.FeatureDiscriminator', in_channels=128,
-                                               feat_channels=64, num_convs=2))),
+                            discriminator=dict(type='mmkd.FeatureDiscriminator', feat_channels=64,
+                                               num_convs=2))),
          ],
          discriminator_optim_wrapper=dict(
              type='OptimWrapper', optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999)))),

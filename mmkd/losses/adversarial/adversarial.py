@@ -3,12 +3,12 @@ from typing import List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from mmkd.context import DistillContext
 from mmkd.registry import MODELS, build_mmkd_module
 
-from ..base import DistillLoss
+from ..base import DistillLoss, checked_channels
 
 
 def gan_loss(logits: Tensor, real: bool, gan_type: str) -> Tensor:
@@ -40,21 +40,42 @@ class AdversarialLoss(DistillLoss):
     Knowledge Distillation with Conditional Adversarial Networks", ICLR
     Workshops 2018.
 
+    One discriminator serves every level of the entry; its ``in_channels``
+    default to the teacher's channels, found by the hook's probe.
+
     Args:
-        discriminator: config of the discriminator, e.g.
-            ``dict(type='mmkd.FeatureDiscriminator', in_channels=256)``.
+        discriminator: config of the discriminator (default
+            ``dict(type='mmkd.FeatureDiscriminator')``, widths from the probe).
         gan_type: ``'lsgan'`` (least squares, Mao et al. 2017) or ``'vanilla'``.
         loss_weight: multiplier of ``L_S``.
     """
 
-    def __init__(self, discriminator: dict, gan_type: str = 'lsgan', loss_weight: float = 1.0) -> None:
+    def __init__(self, discriminator: Optional[dict] = None, gan_type: str = 'lsgan',
+                 loss_weight: float = 1.0) -> None:
         super().__init__(loss_weight)
         if gan_type not in ('lsgan', 'vanilla'):
             raise ValueError(f'gan_type must be "lsgan" or "vanilla", got "{gan_type}"')
-        self.discriminator = build_mmkd_module(discriminator).requires_grad_(False)
+        self.discriminator_cfg = dict(discriminator or dict(type='mmkd.FeatureDiscriminator'))
+        self.discriminator: Optional[nn.Module] = None
+        if 'in_channels' in self.discriminator_cfg:
+            self._build_discriminator(self.discriminator_cfg['in_channels'])
         self.gan_type = gan_type
         self.trained_by_hook = False
         self._features: Optional[Tuple[List[Tensor], List[Tensor]]] = None
+
+    def build_for_levels(self, channels: List[int]) -> None:
+        """The discriminator, as wide as the teacher's levels (all of one width)."""
+        if len(set(channels)) != 1:
+            raise ValueError(f'AdversarialLoss has one discriminator for all levels of the entry, but they have '
+                             f'{channels} channels; distil levels of one width (or one level) per entry')
+        if self.discriminator is None:
+            self._build_discriminator(channels[0])
+        else:
+            checked_channels(self, [self.discriminator_cfg['in_channels']], channels[:1])
+
+    def _build_discriminator(self, in_channels: int) -> None:
+        cfg = dict(self.discriminator_cfg, in_channels=in_channels)
+        self.discriminator = build_mmkd_module(cfg).requires_grad_(False)
 
     def forward(self, student: List[Tensor], teacher: List[Tensor], ctx: DistillContext) -> Tensor:
         if not self.trained_by_hook:
