@@ -14,16 +14,15 @@ from pathlib import Path
 
 import pytest
 import torch
-from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import Runner
-from mmengine.structures import InstanceData
 from utils import (
     CONFIGS,
     REPO,
     TINY_RESNET,
     TINY_RESNET_CHANNELS,
+    distill_context,
     distill_hook_cfg,
     find_distill_hook,
     load_config,
@@ -32,7 +31,6 @@ from utils import (
     untrained_checkpoint,
 )
 
-from mmkd.context import DistillContext
 from mmkd.engine.distiller import Distiller
 from mmkd.losses.feature.masked import masked_squared_error
 from mmkd.losses.feature.pkd import standardized_mse
@@ -52,13 +50,6 @@ def readme_snippet() -> str:
     """The first Python block of README.md, exactly as printed."""
     text = (REPO / 'README.md').read_text()
     return re.search(r'```python\n(.*?)```', text, re.S).group(1)
-
-
-def make_ctx(size, boxes) -> DistillContext:
-    sample = DetDataSample()
-    sample.gt_instances = InstanceData(bboxes=torch.tensor(boxes, dtype=torch.float32),
-                                       labels=torch.zeros(len(boxes), dtype=torch.long))
-    return DistillContext(torch.zeros(1, 3, *size), [sample], None, None)
 
 
 # ------------------------------------------------------------------ README snippet
@@ -156,7 +147,7 @@ def test_testing_with_the_training_config_builds_no_teacher(retinanet_run):
 def test_strides_of_levels_that_do_not_divide_the_padded_input():
     # RetinaNet P3-P7 on a 320 x 224 batch: P6 is 5 x 4 cells, P7 3 x 2
     sizes = [(-(-320 // s), -(-224 // s)) for s, _ in RETINANET_STRIDES]
-    ctx = make_ctx((320, 224), [[100, 100, 120, 120]])
+    ctx = distill_context([[[100, 100, 120, 120]]], (320, 224))
     with pytest.raises(ValueError, match='not a multiple of that level'):
         ctx.strides(sizes)
     ctx = ctx.with_level_strides(RETINANET_STRIDES)
@@ -178,7 +169,7 @@ def test_distiller_hands_each_entry_its_probed_strides():
     sizes = [(-(-320 // s), -(-224 // s)) for s, _ in RETINANET_STRIDES]
     student = [torch.zeros(1, 4, h, w) for h, w in sizes]
     teacher = [torch.zeros(1, 4, h, w) for h, w in sizes[:4]] + [torch.ones(1, 4, *sizes[4])]
-    ctx = make_ctx((320, 224), [[100, 100, 120, 120]])
+    ctx = distill_context([[[100, 100, 120, 120]]], (320, 224))
     ctx.student_records, ctx.teacher_records = {'neck': student}, {'neck': teacher}
     # one P7 cell under the box, 4 channels of squared error 1
     assert distiller(ctx)['loss_gt'].item() == pytest.approx(4.0)
@@ -191,7 +182,7 @@ def test_distiller_hands_each_entry_its_probed_strides():
 ])
 def test_fgd_cell_rules_by_hand(cells, expected):
     # stride 8 on 32 px: box A spans cells 0.5-1.5, box B 2.5-4 (at the border)
-    ctx = make_ctx((32, 32), [[4, 4, 12, 12], [20, 20, 32, 32]])
+    ctx = distill_context([[[4, 4, 12, 12], [20, 20, 32, 32]]], (32, 32))
     levels = [torch.zeros(1, 1, 4, 4)]
     mask = ScaleAwareMask(fg_weight=1.0, bg_weight=0.0, cells=cells)(levels, levels, ctx)[0][0, 0]
     for (row, col), weight in expected.items():

@@ -6,9 +6,10 @@ import torch
 from mmengine.optim import OptimWrapper
 from mmengine.optim.scheduler import CosineAnnealingLR, LinearLR
 from torch import nn
+from utils import distill_context, gt_sample
 
 from mmkd.adapters import ConvAdapter
-from mmkd.context import DistillContext, pad_ground_truth
+from mmkd.context import pad_ground_truth
 from mmkd.engine.optimizer import add_module_to_optimizer
 from mmkd.engine.schedule import LossWeightSchedule
 from mmkd.engine.teacher import TeacherInputConverter
@@ -17,24 +18,19 @@ from mmkd.recorders import ModuleRecorder, parse_record_key
 from mmkd.utils.modules import find_module
 
 
-def _ctx(batch: int = 1) -> DistillContext:
-    return DistillContext(inputs=torch.zeros(batch, 3, 8, 8), data_samples=[], student=nn.Identity(),
-                          teacher=nn.Identity())
-
-
 def test_feature_mse_hand_computed():
     student = [torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]]), torch.ones(1, 1, 1, 1)]
     teacher = [torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 1, 1)]
     # level 0: (1 + 4 + 9 + 16) / 4 = 7.5; level 1: 1; sum 8.5, times weight 2
-    assert FeatureMSELoss(loss_weight=2.0)(student, teacher, _ctx()).item() == pytest.approx(17.0)
+    assert FeatureMSELoss(loss_weight=2.0)(student, teacher, distill_context([[]], 8)).item() == pytest.approx(17.0)
     # sum reduction: (30 + 1) / batch 1
-    assert FeatureMSELoss(reduction='sum')(student, teacher, _ctx()).item() == pytest.approx(31.0)
+    assert FeatureMSELoss(reduction='sum')(student, teacher, distill_context([[]], 8)).item() == pytest.approx(31.0)
 
 
 def test_feature_mse_gradient_reaches_student_only():
     student = torch.randn(2, 3, 4, 4, requires_grad=True)
     teacher = torch.randn(2, 3, 4, 4)
-    FeatureMSELoss()([student], [teacher], _ctx(2)).backward()
+    FeatureMSELoss()([student], [teacher], distill_context([[], []], 8)).backward()
     expected = 2 * (student - teacher) / student.numel()
     assert torch.allclose(student.grad, expected)
 
@@ -45,13 +41,13 @@ def test_kd_loss_hand_computed():
     teacher = [torch.tensor([2.0 * math.log(3.0), 0.0]).view(1, 2, 1, 1)]
     # softmax(teacher / 2) = (3/4, 1/4); softmax(student / 2) = (1/2, 1/2)
     kl = 0.75 * math.log(0.75 / 0.5) + 0.25 * math.log(0.25 / 0.5)
-    loss = KDLoss(temperature=2.0, loss_weight=1.0)(student, teacher, _ctx())
+    loss = KDLoss(temperature=2.0, loss_weight=1.0)(student, teacher, distill_context([[]], 8))
     assert loss.item() == pytest.approx(4 * kl, rel=1e-5)
 
 
 def test_kd_loss_is_zero_for_equal_logits_and_levels_are_pooled():
     logits = [torch.randn(2, 5, 4, 4), torch.randn(2, 5, 2, 2)]
-    assert KDLoss(temperature=3.0)(logits, logits, _ctx(2)).item() == pytest.approx(0.0, abs=1e-6)
+    assert KDLoss(temperature=3.0)(logits, logits, distill_context([[], []], 8)).item() == pytest.approx(0.0, abs=1e-6)
 
 
 def test_conv_adapter_maps_channels_and_resizes():
@@ -136,14 +132,7 @@ def test_teacher_input_converter_renormalises():
 
 
 def test_padded_ground_truth():
-    from mmdet.structures import DetDataSample
-    from mmengine.structures import InstanceData
-    samples = []
-    for boxes in ([[0, 0, 4, 4], [1, 1, 2, 2]], []):
-        sample = DetDataSample()
-        sample.gt_instances = InstanceData(bboxes=torch.tensor(boxes, dtype=torch.float32).view(-1, 4),
-                                           labels=torch.arange(len(boxes)))
-        samples.append(sample)
+    samples = [gt_sample(boxes, labels=torch.arange(len(boxes))) for boxes in ([[0, 0, 4, 4], [1, 1, 2, 2]], [])]
     gt = pad_ground_truth(samples, torch.device('cpu'))
     assert gt.bboxes.shape == (2, 2, 4)
     assert gt.valid.tolist() == [[True, True], [False, False]]

@@ -11,9 +11,8 @@ import torch
 from mmcv.ops import nms
 from mmdet.models.dense_heads import YOLOXHead
 from mmdet.models.task_modules.prior_generators import AnchorGenerator
-from mmdet.structures import DetDataSample
-from mmengine.structures import InstanceData
 from torch import Tensor, nn
+from utils import distill_context
 
 from mmkd.context import DistillContext
 from mmkd.head_outputs import parse_dense_outputs
@@ -31,21 +30,9 @@ from mmkd.masks import (
     build_mask,
 )
 
-
 # ----------------------------------------------------------------------------- helpers
-def make_ctx(boxes: Sequence[Sequence[Sequence[float]]], size: int = 32,
-             student: Optional[nn.Module] = None, teacher: Optional[nn.Module] = None,
-             student_records: Optional[dict] = None,
-             teacher_records: Optional[dict] = None) -> DistillContext:
-    """A context for a ``size x size`` batch with ``boxes[b]`` as image ``b``'s ground truth."""
-    samples = []
-    for image_boxes in boxes:
-        sample = DetDataSample()
-        bboxes = torch.as_tensor(image_boxes, dtype=torch.float32).reshape(-1, 4)
-        sample.gt_instances = InstanceData(bboxes=bboxes, labels=torch.zeros(len(bboxes), dtype=torch.long))
-        samples.append(sample)
-    return DistillContext(torch.zeros(len(samples), 3, size, size), samples, student, teacher,
-                          student_records or {}, teacher_records or {})
+# benchmarks/feature_kd.py builds its contexts as ``test_masks.make_ctx``
+make_ctx = distill_context
 
 
 def levels(batch: int, size: int, strides: Sequence[int], channels: int = 1) -> List[Tensor]:
@@ -232,7 +219,7 @@ BOX = [8.0, 8.0, 20.0, 16.0]  # on a 32 x 32 input, 4 x 4 level of stride 8
 
 
 def test_gt_box_mask_by_hand():
-    ctx = make_ctx([[BOX]])
+    ctx = distill_context([[BOX]])
     mask = GTBoxMask()(levels(1, 32, [8]), levels(1, 32, [8]), ctx)[0]
     expected = torch.zeros(1, 1, 4, 4)
     expected[0, 0, 1, 1:3] = 1  # x cells [8, 16) and [16, 24); y cell [8, 16) only
@@ -240,7 +227,7 @@ def test_gt_box_mask_by_hand():
 
 
 def test_prior_in_box_mask_by_hand():
-    ctx = make_ctx([[BOX]])
+    ctx = distill_context([[BOX]])
     feats = levels(1, 32, [8])
     inside = PriorInBoxMask()(feats, feats, ctx)[0]
     expected = torch.zeros(1, 1, 4, 4)
@@ -252,7 +239,7 @@ def test_prior_in_box_mask_by_hand():
 
 
 def test_scale_aware_mask_by_hand():
-    ctx = make_ctx([[BOX], []])
+    ctx = distill_context([[BOX], []])
     mask = ScaleAwareMask(fg_weight=2.0, bg_weight=3.0)(levels(2, 32, [8]), levels(2, 32, [8]), ctx)[0]
     expected = torch.full((2, 1, 4, 4), 3.0 / 14)
     expected[0, 0, 1, 1:3] = 2.0 / 2  # box covers 1 x 2 cells
@@ -261,7 +248,7 @@ def test_scale_aware_mask_by_hand():
 
 
 def test_scale_aware_mask_keeps_the_smallest_box():
-    ctx = make_ctx([[[0, 0, 32, 32], [8, 8, 16, 16]]])
+    ctx = distill_context([[[0, 0, 32, 32], [8, 8, 16, 16]]])
     mask = ScaleAwareMask()(levels(1, 32, [8]), levels(1, 32, [8]), ctx)[0]
     expected = torch.full((1, 1, 4, 4), 1.0 / 16)
     expected[0, 0, 1, 1] = 1.0
@@ -269,7 +256,7 @@ def test_scale_aware_mask_keeps_the_smallest_box():
 
 
 def test_decoupled_mask_by_hand():
-    ctx = make_ctx([[BOX], []])
+    ctx = distill_context([[BOX], []])
     mask = DecoupledMask(fg_weight=3.0, bg_weight=12.0)(levels(2, 32, [8]), levels(2, 32, [8]), ctx)[0]
     expected = torch.full((2, 1, 4, 4), 12.0 / (2 * 30))  # 30 background cells in the batch
     expected[0, 0, 1, 1:3] = 3.0 / (2 * 2)
@@ -291,7 +278,7 @@ def detector_with_anchors(generator: AnchorGenerator) -> nn.Module:
 def test_fgfi_mask_by_hand(psi, cells):
     # Box (2, 2, 10, 10): IoU 36/92 with the anchor at (1, 1), 12/116 with (0, 1) and (1, 0),
     # 4/124 with (0, 0): psi 0.5 keeps the best only, psi 0.25 (threshold 0.098) three.
-    ctx = make_ctx([[[2, 2, 10, 10]]], student=single_anchor_detector())
+    ctx = distill_context([[[2, 2, 10, 10]]], student=single_anchor_detector())
     mask = AnchorIoUMask(psi=psi)(levels(1, 32, [8]), levels(1, 32, [8]), ctx)[0]
     expected = torch.zeros(1, 1, 4, 4)
     for row, col in cells:
@@ -302,17 +289,17 @@ def test_fgfi_mask_by_hand(psi, cells):
 def test_attention_masks_by_hand():
     features = torch.zeros(1, 2, 1, 2)
     features[0, 0, 0, 0] = 1.0  # channel 0 active at location 0 only
-    spatial = SpatialAttentionMask(temperature=1.0)([features], [features], make_ctx([[]], 2))[0]
+    spatial = SpatialAttentionMask(temperature=1.0)([features], [features], distill_context([[]], 2))[0]
     e = math.exp(0.5)
     assert torch.allclose(spatial.flatten(), torch.tensor([2 * e / (e + 1), 2 / (e + 1)]))
-    channel = ChannelAttentionMask(temperature=1.0)([features], [features], make_ctx([[]], 2))[0]
+    channel = ChannelAttentionMask(temperature=1.0)([features], [features], distill_context([[]], 2))[0]
     assert channel.shape == (1, 2, 1, 1)
     assert torch.allclose(channel.flatten(), torch.tensor([2 * e / (e + 1), 2 / (e + 1)]))
 
 
 def test_attention_source_student_teacher():
     student, teacher = levels(2, 32, [8], channels=3), levels(2, 32, [8], channels=3)
-    mask = SpatialAttentionMask(0.5, source='student_teacher')(student, teacher, make_ctx([[], []]))[0]
+    mask = SpatialAttentionMask(0.5, source='student_teacher')(student, teacher, distill_context([[], []]))[0]
     activity = student[0].abs().mean(1) + teacher[0].abs().mean(1)
     expected = 16 * torch.softmax(activity.flatten(1) / 0.5, dim=1)
     assert torch.allclose(mask.flatten(1), expected)
@@ -327,7 +314,7 @@ def test_box_masks_match_loops(seed):
     generator = torch.Generator().manual_seed(seed)
     size, batch = 128, 3
     boxes = random_boxes(batch, 9, size, generator)
-    ctx = make_ctx([boxes[0], boxes[1, :4], []], size)  # the third image has no boxes
+    ctx = distill_context([boxes[0], boxes[1, :4], []], size)  # the third image has no boxes
     feats = levels(batch, size, STRIDES)
     sizes = [tuple(f.shape[-2:]) for f in feats]
     pairs = [
@@ -350,7 +337,7 @@ def test_fgfi_mask_matches_loop(seed):
                               scales_per_octave=3)
     size = 128
     boxes = random_boxes(2, 12, size, generator)
-    ctx = make_ctx([boxes[0], boxes[1]], size, student=detector_with_anchors(anchors))
+    ctx = distill_context([boxes[0], boxes[1]], size, student=detector_with_anchors(anchors))
     feats = levels(2, size, STRIDES)
     out = AnchorIoUMask()(feats, feats, ctx)
     reference = loop_fgfi_mask(ctx, [tuple(f.shape[-2:]) for f in feats], anchors)
@@ -361,7 +348,7 @@ def test_fgfi_mask_matches_loop(seed):
 def test_fgfi_mask_matches_levels_by_stride():
     """Features of the strides 16 and 32 use the generator's anchors of those strides."""
     anchors = AnchorGenerator(strides=STRIDES, ratios=[1.0], octave_base_scale=4, scales_per_octave=2)
-    ctx = make_ctx([[[10, 20, 90, 70], [60, 60, 70, 66]]], 128, student=detector_with_anchors(anchors))
+    ctx = distill_context([[[10, 20, 90, 70], [60, 60, 70, 66]]], 128, student=detector_with_anchors(anchors))
     feats = levels(1, 128, STRIDES)
     full = AnchorIoUMask()(feats, feats, ctx)
     coarse = AnchorIoUMask()(feats[1:], feats[1:], ctx)
@@ -372,7 +359,7 @@ def test_fgfi_mask_matches_levels_by_stride():
 
 
 def test_fgfi_mask_rejects_point_heads():
-    ctx = make_ctx([[BOX]], student=detector(YOLOXHead(num_classes=2, in_channels=4, feat_channels=4,
+    ctx = distill_context([[BOX]], student=detector(YOLOXHead(num_classes=2, in_channels=4, feat_channels=4,
                                                        stacked_convs=1, strides=[8])))
     with pytest.raises(TypeError, match='PriorInBoxMask'):
         AnchorIoUMask()(levels(1, 32, [8]), levels(1, 32, [8]), ctx)
@@ -394,7 +381,7 @@ def yolox_pair(batch: int, size: int, seed: int):
 @pytest.mark.parametrize('normalize, topk', [(False, None), (True, None), (True, 7)])
 def test_discrepancy_mask_matches_loop(normalize, topk):
     student, teacher, (s_rec, t_rec) = yolox_pair(2, 64, 0)
-    ctx = make_ctx([[], []], 64, student, teacher, s_rec, t_rec)
+    ctx = distill_context([[], []], 64, student, teacher, s_rec, t_rec)
     feats = levels(2, 64, STRIDES)
     mask = DiscrepancyMask(normalize=normalize, topk=topk)
     assert mask.required_records == ('bbox_head',)
@@ -407,7 +394,7 @@ def test_discrepancy_mask_matches_loop(normalize, topk):
 @pytest.mark.parametrize('seed', [0, 1])
 def test_gid_mask_matches_loop(seed):
     student, teacher, (s_rec, t_rec) = yolox_pair(3, 128, seed)
-    ctx = make_ctx([[], [], []], 128, student, teacher, s_rec, t_rec)
+    ctx = distill_context([[], [], []], 128, student, teacher, s_rec, t_rec)
     feats = levels(3, 128, STRIDES)
     mask = GIDMask(iou_threshold=0.3, topk=10, nms_pre=200)
     out = mask(feats, feats, ctx)
@@ -420,7 +407,7 @@ def test_gid_mask_matches_loop(seed):
 
 def test_discrepancy_mask_rejects_other_levels():
     student, teacher, (s_rec, t_rec) = yolox_pair(1, 64, 0)
-    ctx = make_ctx([[]], 64, student, teacher, s_rec, t_rec)
+    ctx = distill_context([[]], 64, student, teacher, s_rec, t_rec)
     feats = levels(1, 64, [8, 16])
     with pytest.raises(ValueError, match='distil the levels the head predicts on'):
         DiscrepancyMask()(feats, feats, ctx)
@@ -428,7 +415,7 @@ def test_discrepancy_mask_rejects_other_levels():
 
 # ----------------------------------------------------------------------------- composition, edges
 def test_product_mask_composes_and_builds_from_config():
-    ctx = make_ctx([[BOX]])
+    ctx = distill_context([[BOX]])
     teacher = levels(1, 32, [8], channels=5)
     product = build_mask(dict(type='mmkd.ProductMask', masks=[
         dict(type='mmkd.GTBoxMask'), dict(type='SpatialAttentionMask'), dict(type='ChannelAttentionMask')]))
@@ -439,7 +426,7 @@ def test_product_mask_composes_and_builds_from_config():
 
 
 def test_masks_carry_no_gradient():
-    ctx = make_ctx([[BOX]])
+    ctx = distill_context([[BOX]])
     student = [torch.randn(1, 3, 4, 4, requires_grad=True)]
     teacher = [torch.randn(1, 3, 4, 4)]
     for mask in (SpatialAttentionMask(source='student_teacher'), ScaleAwareMask(), GTBoxMask()):
@@ -450,14 +437,14 @@ def test_masks_carry_no_gradient():
                                   DecoupledMask(), AnchorIoUMask()])
 def test_bad_boxes_give_empty_foreground(mask):
     outside = [[40, 40, 60, 60], [-20, -20, -1, -1], [5, 5, 5, 20], [8, 8, 8, 8]]
-    ctx = make_ctx([outside, []], student=single_anchor_detector())
+    ctx = distill_context([outside, []], student=single_anchor_detector())
     out = mask(levels(2, 32, [8]), levels(2, 32, [8]), ctx)[0]
     assert torch.isfinite(out).all()
     assert (out == out[0, 0, 0, 0]).all()  # no foreground anywhere: constant (background) weight
 
 
 def test_box_partly_outside_is_clipped():
-    ctx = make_ctx([[[-50, 20, 10, 100]]])
+    ctx = distill_context([[[-50, 20, 10, 100]]])
     mask = GTBoxMask()(levels(1, 32, [8]), levels(1, 32, [8]), ctx)[0]
     expected = torch.zeros(1, 1, 4, 4)
     expected[0, 0, 2:, 0:2] = 1

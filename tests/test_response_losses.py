@@ -7,13 +7,10 @@ import pytest
 import torch
 from mmdet.models.dense_heads import FCOSHead, GFLHead, RTMDetSepBNHead, YOLOXHead
 from mmdet.registry import MODELS as MMDET_MODELS
-from mmdet.structures import DetDataSample
 from mmengine.config import Config
-from mmengine.structures import InstanceData
 from torch import nn
-from utils import distill_hook_cfg, load_config, train
+from utils import distill_context, distill_hook_cfg, load_config, train
 
-from mmkd.context import DistillContext
 from mmkd.head_outputs import pair_dense_outputs
 from mmkd.losses.functional import softmax_kd
 from mmkd.losses.response import BoxKDLoss, DKDLoss, LDLoss, ResponsePair, SigmoidKDLoss
@@ -54,11 +51,7 @@ def yolox_outputs(cls, box=(0.0, 0.0, 0.0, 0.0), obj=0.0, requires_grad=False):
 def context(student_head, teacher_head, boxes=(), labels=()):
     student, teacher = nn.Module(), nn.Module()
     student.bbox_head, teacher.bbox_head = student_head, teacher_head
-    gt = InstanceData(bboxes=torch.tensor(boxes, dtype=torch.float32).view(-1, 4),
-                      labels=torch.tensor(labels, dtype=torch.long))
-    samples = [DetDataSample(gt_instances=gt) for _ in range(BATCH)]
-    return DistillContext(inputs=torch.zeros(BATCH, 3, SIZE, SIZE), data_samples=samples,
-                          student=student, teacher=teacher)
+    return distill_context([boxes] * BATCH, SIZE, student, teacher, labels=[labels] * BATCH)
 
 
 def leaves(outputs):

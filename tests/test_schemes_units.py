@@ -4,11 +4,9 @@ import math
 import pytest
 import torch
 from mmdet.models.dense_heads import YOLOXHead
-from mmdet.structures import DetDataSample
-from mmengine.structures import InstanceData
 from torch import nn
+from utils import distill_context
 
-from mmkd.context import DistillContext
 from mmkd.losses.adversarial import gan_loss
 from mmkd.losses.relation import normalised_distances, pairwise_distances, roi_levels
 from mmkd.schemes import (
@@ -28,18 +26,6 @@ from mmkd.schemes import (
 from mmkd.teachers.ensemble import _shapes, _weighted_sum
 from mmkd.teachers.peer import _peer_key
 from mmkd.utils.modules import detach_tensors, eval_mode
-
-
-def _ctx(boxes_per_image, size: int = 64, labels_per_image=None) -> DistillContext:
-    samples = []
-    for index, boxes in enumerate(boxes_per_image):
-        labels = labels_per_image[index] if labels_per_image else [0] * len(boxes)
-        sample = DetDataSample()
-        sample.gt_instances = InstanceData(bboxes=torch.tensor(boxes, dtype=torch.float).view(-1, 4),
-                                           labels=torch.tensor(labels, dtype=torch.long))
-        samples.append(sample)
-    return DistillContext(inputs=torch.zeros(len(samples), 3, size, size), data_samples=samples,
-                          student=nn.Identity(), teacher=nn.Identity())
 
 
 # ----------------------------------------------------------------- relation
@@ -67,7 +53,7 @@ def test_roi_levels_follow_mmdet_rule():
 
 
 def test_instance_relation_is_scale_invariant_and_ignores_lonely_instances():
-    ctx = _ctx([[[0, 0, 20, 20], [30, 30, 60, 60], [5, 40, 25, 60]], [[10, 10, 40, 40]]])
+    ctx = distill_context([[[0, 0, 20, 20], [30, 30, 60, 60], [5, 40, 25, 60]], [[10, 10, 40, 40]]], 64)
     feats = [torch.randn(2, 8, 8, 8), torch.randn(2, 8, 4, 4)]
     loss = InstanceRelationLoss(roi_size=3)
     assert loss([2 * f for f in feats], feats, ctx).item() == pytest.approx(0.0, abs=1e-5)
@@ -79,7 +65,7 @@ def test_instance_relation_is_scale_invariant_and_ignores_lonely_instances():
     for f, t in zip(second_image_only, feats):
         f.data[1] = t[1] * 5  # image 1 has one box: no pair, no effect with scope='image'
     assert loss(second_image_only, feats, ctx).item() == pytest.approx(value.item(), rel=1e-5)
-    no_boxes = _ctx([[], []])
+    no_boxes = distill_context([[], []], 64)
     assert loss(other, feats, no_boxes).item() == 0.0
 
 
@@ -88,8 +74,9 @@ def test_pixel_relation_hand_computed():
     student = torch.stack([torch.tensor([[1.0, 0.0], [1.0, 0.0]]), torch.tensor([[0.0, 1.0], [0.0, 1.0]])])[None]
     teacher = torch.stack([torch.ones(2, 2), torch.zeros(2, 2)])[None]
     loss = PixelRelationLoss(grid=2)
-    assert loss([student], [teacher], _ctx([[]])).item() == pytest.approx(0.5)  # 8 of 16 pairs differ by 1
-    assert loss([3 * teacher], [teacher], _ctx([[]])).item() == pytest.approx(0.0, abs=1e-6)
+    ctx = distill_context([[]], 64)
+    assert loss([student], [teacher], ctx).item() == pytest.approx(0.5)  # 8 of 16 pairs differ by 1
+    assert loss([3 * teacher], [teacher], ctx).item() == pytest.approx(0.0, abs=1e-6)
 
 
 def test_similarity_preserving_hand_computed():
@@ -97,7 +84,8 @@ def test_similarity_preserving_hand_computed():
     teacher = torch.tensor([[1.0, 0.0], [1.0, 0.0]]).view(2, 2, 1, 1)
     # G_S = I; G_T rows (1, 1) / sqrt(2)
     expected = (2 * (1 - 1 / math.sqrt(2)) ** 2 + 2 * 0.5) / 4
-    assert SimilarityPreservingLoss()([student], [teacher], _ctx([[], []])).item() == pytest.approx(expected)
+    ctx = distill_context([[], []], 64)
+    assert SimilarityPreservingLoss()([student], [teacher], ctx).item() == pytest.approx(expected)
 
 
 # ------------------------------------------------------------------ bandits
@@ -146,7 +134,7 @@ def test_ucb_tries_every_teacher_then_exploits():
 # ----------------------------------------------------------------- weighting
 def test_fixed_weights_renormalise_over_active_teachers():
     weighting = FixedTeacherWeights(2, weights=[3.0, 1.0])
-    ctx = _ctx([[], [], []])
+    ctx = distill_context([[], [], []], 64)
     weights = weighting([None, None], [None, None], torch.tensor([True, True]), ctx)
     assert weights.shape == (2, 3) and torch.allclose(weights[:, 0], torch.tensor([0.75, 0.25]))
     only_second = weighting([None, None], [None, None], torch.tensor([False, True]), ctx)
@@ -159,7 +147,7 @@ def test_learned_weights_move_towards_the_easier_teacher():
     weighting = LearnedTeacherWeights(2, entropy_weight=0.1)
     optimizer = torch.optim.SGD(weighting.parameters(), lr=1.0)
     for _ in range(20):
-        weights = weighting([None, None], [None, None], torch.tensor([True, True]), _ctx([[]]))
+        weights = weighting([None, None], [None, None], torch.tensor([True, True]), distill_context([[]], 64))
         loss = weighting.extra_losses(weights, torch.tensor([1.0, 3.0]))['loss_teacher_weights']
         optimizer.zero_grad()
         loss.backward()
@@ -170,7 +158,7 @@ def test_learned_weights_move_towards_the_easier_teacher():
 
 def test_confidence_weights_follow_the_teacher_that_knows_the_image():
     head = YOLOXHead(num_classes=2, in_channels=4, feat_channels=4, stacked_convs=1, strides=(8, ))
-    ctx = _ctx([[[8, 8, 40, 40]], []], size=64, labels_per_image=[[1], []])
+    ctx = distill_context([[[8, 8, 40, 40]], []], 64, labels=[[1], []])
 
     def outputs(true_class_logit: float):
         cls = torch.full((2, 2, 8, 8), -5.0)
@@ -209,9 +197,9 @@ def test_adversarial_loss_trains_the_student_side_only():
     loss = AdversarialLoss(dict(type='mmkd.FeatureDiscriminator', in_channels=4, feat_channels=8))
     student, teacher = [torch.randn(2, 4, 4, 4, requires_grad=True)], [torch.randn(2, 4, 4, 4)]
     with pytest.raises(RuntimeError, match='AdversarialDistillationHook'):
-        loss(student, teacher, _ctx([[], []]))
+        loss(student, teacher, distill_context([[], []], 64))
     loss.trained_by_hook = True
-    loss(student, teacher, _ctx([[], []])).backward()
+    loss(student, teacher, distill_context([[], []], 64)).backward()
     assert student[0].grad is not None
     assert all(p.grad is None and not p.requires_grad for p in loss.discriminator.parameters())
     loss.discriminator.requires_grad_(True)

@@ -5,14 +5,11 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.hub import get_config
 from mmengine.optim import OptimWrapper
-from mmengine.structures import InstanceData
-from utils import find_distill_hook, train, untrained_checkpoint, with_tiny_run
+from utils import distill_context, find_distill_hook, train, untrained_checkpoint, with_tiny_run
 
-from mmkd.context import DistillContext
 from mmkd.demo_data.synthetic_shapes import CLASSES
 from mmkd.engine.standalone import attach_hook, random_detection_batch
 from mmkd.engine.teacher import build_detector
@@ -153,19 +150,14 @@ def _roi_head_module(num_classes: int) -> torch.nn.Module:
 
 
 def test_roi_kd_matches_hand_computation():
-    from mmdet.structures import DetDataSample
-    from mmengine.structures import InstanceData
     torch.manual_seed(0)
     num_classes, temperature, w_bg, margin = 2, 2.0, 1.5, 0.3
     rois = torch.tensor([[0, 10., 10., 50., 50.], [0, 60., 60., 90., 90.], [1, 0., 0., 30., 40.]])
     gt = torch.tensor([[12., 8., 52., 48.]])
-    samples = [DetDataSample(), DetDataSample()]
-    samples[0].gt_instances = InstanceData(bboxes=gt, labels=torch.tensor([1]))
-    samples[1].gt_instances = InstanceData(bboxes=torch.zeros(0, 4), labels=torch.zeros(0, dtype=torch.long))
     student = (torch.randn(3, num_classes + 1), torch.randn(3, 4 * num_classes))
     teacher = (torch.randn(3, num_classes + 1), torch.randn(3, 4 * num_classes))
-    ctx = DistillContext(inputs=torch.zeros(2, 3, 96, 96), data_samples=samples, student=_roi_head_module(2),
-                         teacher=_roi_head_module(2), student_records={rois_key('bbox'): rois})
+    ctx = distill_context([gt, []], 96, _roi_head_module(2), _roi_head_module(2), {rois_key('bbox'): rois},
+                          labels=[[1], []])
     loss = RoIKDLoss(temperature=temperature, background_weight=w_bg, margin=margin, loss_weight=2.0)
     key = parse_record_key('roi_head.bbox_head')
     loss.bind(key, key, 'distill[0]')
@@ -193,12 +185,9 @@ def test_roi_kd_refuses_other_records():
 
 def test_roi_foreground_mask_by_hand():
     from mmkd.masks import RoIForegroundMask
-    sample = DetDataSample()
-    sample.gt_instances = InstanceData(bboxes=torch.tensor([[10., 10., 50., 50.]]), labels=torch.tensor([0]))
     # IoU 1, IoU 0.8 (a 40 x 32 RoI inside the 40 x 40 box: 1280 / 1600) and IoU 0
     rois = torch.tensor([[0, 10., 10., 50., 50.], [0, 10., 18., 50., 50.], [0, 60., 60., 90., 90.]])
-    ctx = DistillContext(torch.zeros(1, 3, 96, 96), [sample], None, None,
-                         student_records={rois_key('bbox'): rois})
+    ctx = distill_context([[[10., 10., 50., 50.]]], 96, student_records={rois_key('bbox'): rois})
     features = [torch.zeros(3, 4, 7, 7)]
     mask = RoIForegroundMask(fg_weight=2.0, bg_weight=0.25)(features, features, ctx)[0]
     assert mask.shape == (3, 1, 1, 1)

@@ -1,11 +1,15 @@
-"""Helpers shared by the end-to-end tests: configs pointed at test data, runs."""
+"""Helpers shared by the tests: configs pointed at test data, runs, distillation contexts."""
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import torch
+from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.runner import Runner
+from mmengine.structures import InstanceData
+from torch import nn
 
+from mmkd.context import DistillContext
 from mmkd.engine.standalone import distillation_hook_cfg as distill_hook_cfg  # noqa: F401 (the one lookup)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -100,3 +104,25 @@ TINY_RESNET = dict(depth=18, base_channels=16, init_cfg=None, frozen_stages=-1, 
 TINY_RESNET_CHANNELS = [16, 32, 64, 128]
 
 
+def gt_sample(boxes: Any, labels: Optional[Any] = None) -> DetDataSample:
+    """A ``DetDataSample`` whose ``gt_instances`` are ``boxes`` (``x1, y1, x2, y2``;
+    a list, a tensor or empty) with ``labels`` (class 0 for every box when ``None``)."""
+    bboxes = torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4)
+    if labels is None:
+        labels = torch.zeros(len(bboxes), dtype=torch.long)
+    sample = DetDataSample()
+    sample.gt_instances = InstanceData(bboxes=bboxes, labels=torch.as_tensor(labels, dtype=torch.long))
+    return sample
+
+
+def distill_context(boxes: Sequence[Any], size: Union[int, Tuple[int, int]] = 32,
+                    student: Optional[nn.Module] = None, teacher: Optional[nn.Module] = None,
+                    student_records: Optional[dict] = None, teacher_records: Optional[dict] = None, *,
+                    labels: Optional[Sequence[Any]] = None) -> DistillContext:
+    """A context for a batch of ``len(boxes)`` zero images of ``size`` (``S`` or ``(H, W)``)
+    with ``boxes[b]`` (and ``labels[b]``, see :func:`gt_sample`) as image ``b``'s ground truth."""
+    height, width = (size, size) if isinstance(size, int) else size
+    samples = [gt_sample(image_boxes, None if labels is None else labels[index])
+               for index, image_boxes in enumerate(boxes)]
+    return DistillContext(torch.zeros(len(samples), 3, height, width), samples, student, teacher,
+                          student_records or {}, teacher_records or {})
