@@ -87,7 +87,7 @@ def mask_rows(repeats: int) -> List[Dict]:
     feats = [torch.zeros(BATCH, 1, h, w) for h, w in SIZES]
     anchors = retina_anchors()
     for count in BOX_COUNTS:
-        ctx = ref.make_ctx(list(boxes_for(count)), SIZE, student=ref.detector_with_anchors(anchors))
+        ctx = ref.distill_context(list(boxes_for(count)), SIZE, student=ref.detector_with_anchors(anchors))
         cases = [
             ('GTBoxMask', GTBoxMask(), lambda: ref.loop_gt_box_mask(ctx, SIZES)),
             ('PriorInBoxMask(r=2.5)', PriorInBoxMask(center_radius=2.5),
@@ -101,7 +101,7 @@ def mask_rows(repeats: int) -> List[Dict]:
             rows.append(dict(name=name, boxes=count, fast=timed(lambda: mask(feats, feats, ctx), repeats),
                              loop=timed(loop, 1)))
     student, teacher, (s_rec, t_rec) = yolox_context(128)
-    ctx = ref.make_ctx([[]] * BATCH, SIZE, student, teacher, s_rec, t_rec)
+    ctx = ref.distill_context([[]] * BATCH, SIZE, student, teacher, s_rec, t_rec)
     dense = DiscrepancyMask(normalize=True, topk=1000)
     gid = GIDMask()
     rows.append(dict(name='DiscrepancyMask (top-1000)', boxes='-',
@@ -136,10 +136,10 @@ def loss_cases(channels: int):
 def loss_rows(repeats: int) -> List[Dict]:
     rows = []
     boxes = list(boxes_for(50))
-    anchor_ctx = ref.make_ctx(boxes, SIZE, student=ref.detector_with_anchors(retina_anchors()))
+    anchor_ctx = ref.distill_context(boxes, SIZE, student=ref.detector_with_anchors(retina_anchors()))
     for channels in CHANNELS:
         student_det, teacher_det, (s_rec, t_rec) = yolox_context(channels)
-        yolox_ctx = ref.make_ctx(boxes, SIZE, student_det, teacher_det, s_rec, t_rec)
+        yolox_ctx = ref.distill_context(boxes, SIZE, student_det, teacher_det, s_rec, t_rec)
         teacher = [torch.randn(BATCH, channels, h, w) for h, w in SIZES]
         student = [torch.randn(BATCH, channels, h, w, requires_grad=True) for h, w in SIZES]
         for name, loss, anchored in loss_cases(channels):

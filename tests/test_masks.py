@@ -31,8 +31,6 @@ from mmkd.masks import (
 )
 
 # ----------------------------------------------------------------------------- helpers
-# benchmarks/feature_kd.py builds its contexts as ``test_masks.make_ctx``
-make_ctx = distill_context
 
 
 def levels(batch: int, size: int, strides: Sequence[int], channels: int = 1) -> List[Tensor]:
