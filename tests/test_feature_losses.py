@@ -5,8 +5,9 @@ from typing import List, Sequence
 import pytest
 import torch
 import torch.nn.functional as F
-from test_masks import BOX, loop_gt_box_mask, loop_scale_mask, make_ctx, random_boxes
+from test_masks import BOX, loop_gt_box_mask, loop_scale_mask, random_boxes
 from torch import Tensor
+from utils import distill_context
 
 from mmkd.losses.feature import (
     AttentionGuidedLoss,
@@ -126,7 +127,7 @@ def loop_attention_guided(student, teacher, alpha, beta, tau) -> Tensor:
     ('mask', 1, 0.5), ('mask', 3, 1.5), ('batch', 1, 2.0), ('none', 3, 6.0)])
 def test_masked_loss_by_hand(normalize, channels, expected):
     # 1 x C x 4 x 4 features, one box on 2 cells, S - T = 1 everywhere.
-    ctx = make_ctx([[BOX]])
+    ctx = distill_context([[BOX]])
     student = [torch.ones(1, channels, 4, 4)]
     teacher = [torch.zeros(1, channels, 4, 4)]
     loss = MaskedFeatureLoss(dict(type='mmkd.GTBoxMask'), normalize=normalize, loss_weight=2.0)
@@ -138,11 +139,11 @@ def test_cwd_by_hand():
     student = [torch.zeros(1, 1, 1, 2)]
     teacher = [torch.tensor([math.log(3.0), 0.0]).view(1, 1, 1, 2)]
     expected = 0.75 * math.log(1.5) + 0.25 * math.log(0.5)
-    assert CWDLoss(tau=1.0)(student, teacher, make_ctx([[]], 2)).item() == pytest.approx(expected, rel=1e-5)
+    assert CWDLoss(tau=1.0)(student, teacher, distill_context([[]], 2)).item() == pytest.approx(expected, rel=1e-5)
     # tau^2 times the KL of the softened distributions
     p_t = torch.softmax(teacher[0].flatten() / 2, 0)
     expected = 4 * (p_t * (p_t / 0.5).log()).sum().item()
-    assert CWDLoss(tau=2.0)(student, teacher, make_ctx([[]], 2)).item() == pytest.approx(expected, rel=1e-5)
+    assert CWDLoss(tau=2.0)(student, teacher, distill_context([[]], 2)).item() == pytest.approx(expected, rel=1e-5)
 
 
 def test_pkd_equals_mse_of_standardised_features():
@@ -153,19 +154,20 @@ def test_pkd_equals_mse_of_standardised_features():
         return (x - x.mean((2, 3), keepdim=True)) / torch.sqrt(x.var((2, 3), unbiased=False, keepdim=True) + eps)
 
     expected = sum(((standardised(s) - standardised(t)) ** 2).mean() / 2 for s, t in zip(student, teacher))
-    assert PKDLoss(eps=eps)(student, teacher, make_ctx([[], []])).item() == pytest.approx(expected.item(), rel=1e-5)
+    value = PKDLoss(eps=eps)(student, teacher, distill_context([[], []])).item()
+    assert value == pytest.approx(expected.item(), rel=1e-5)
 
 
 def test_pkd_by_hand():
     teacher = [torch.randn(2, 3, 4, 4)]
-    ctx = make_ctx([[], []])
+    ctx = distill_context([[], []])
     assert PKDLoss()([2 * teacher[0] + 3], teacher, ctx).item() == pytest.approx(0.0, abs=1e-5)
     assert PKDLoss()([-teacher[0]], teacher, ctx).item() == pytest.approx(2.0, abs=1e-5)
 
 
 def test_fgd_by_hand():
     # Constant teacher: uniform attention (1 everywhere); S - T = 1; student attention uniform too.
-    ctx = make_ctx([[BOX]])
+    ctx = distill_context([[BOX]])
     teacher = [torch.full((1, 2, 4, 4), 2.0)]
     student = [teacher[0] + 1]
     loss = FGDLoss([2], alpha_fg=0.3, beta_bg=0.05, gamma_at=1.0, lambda_global=0.0)
@@ -177,14 +179,14 @@ def test_attention_guided_by_hand():
     student, teacher = [torch.zeros(1, 1, 2, 2)], [torch.ones(1, 1, 2, 2)]
     # L_AT = ||(1, 1, 1, 1)|| + |1| = 3, masks are 1, L_AM = sqrt(4) = 2
     loss = AttentionGuidedLoss(alpha_at=0.1, beta_am=0.01)
-    assert loss(student, teacher, make_ctx([[]], 2)).item() == pytest.approx(0.1 * 3 + 0.01 * 2)
+    assert loss(student, teacher, distill_context([[]], 2)).item() == pytest.approx(0.1 * 3 + 0.01 * 2)
 
 
 # ----------------------------------------------------------------------------- against loops
 def test_masked_loss_matches_loop():
     student, teacher = pair()
     boxes = random_boxes(2, 5, 32, torch.Generator().manual_seed(0))
-    ctx = make_ctx([boxes[0], boxes[1]])
+    ctx = distill_context([boxes[0], boxes[1]])
     masks = loop_gt_box_mask(ctx, sizes_of(teacher))
     for normalize in ('mask', 'batch', 'none'):
         loss = MaskedFeatureLoss(dict(type='mmkd.GTBoxMask'), normalize=normalize)
@@ -194,7 +196,7 @@ def test_masked_loss_matches_loop():
 
 def test_cwd_and_pkd_match_loops():
     student, teacher = pair()
-    ctx = make_ctx([[], []])
+    ctx = distill_context([[], []])
     for tau in (1.0, 4.0):
         assert CWDLoss(tau=tau)(student, teacher, ctx).item() == pytest.approx(
             float(loop_cwd(student, teacher, tau)), rel=1e-5)
@@ -206,7 +208,7 @@ def test_cwd_and_pkd_match_loops():
 def test_fgd_matches_loop(lam):
     student, teacher = pair(channels=6)
     boxes = random_boxes(2, 6, 32, torch.Generator().manual_seed(1))
-    ctx = make_ctx([boxes[0], []])
+    ctx = distill_context([boxes[0], []])
     loss = FGDLoss([6, 6], alpha_fg=2e-1, beta_bg=1e-1, gamma_at=1e-1, lambda_global=lam, temperature=0.5)
     if lam:
         for block in [*loss.student_context, *loss.teacher_context]:
@@ -217,7 +219,7 @@ def test_fgd_matches_loop(lam):
 
 def test_attention_guided_matches_loop():
     student, teacher = pair(channels=5)
-    ctx = make_ctx([[], []])
+    ctx = distill_context([[], []])
     loss = AttentionGuidedLoss(alpha_at=0.3, beta_am=0.7, temperature=0.5)
     expected = loop_attention_guided(student, teacher, 0.3, 0.7, 0.5)
     assert loss(student, teacher, ctx).item() == pytest.approx(float(expected), rel=1e-5)
@@ -267,7 +269,7 @@ def test_non_local_loss_matches_formula():
         torch.nn.init.normal_(block.out.weight, std=0.1)
     expected = sum(0.5 * torch.stack([torch.linalg.norm(bs(s)[b] - bt(t)[b]) for b in range(2)]).mean()
                    for s, t, bs, bt in zip(student, teacher, loss.student_blocks, loss.teacher_blocks))
-    assert loss(student, teacher, make_ctx([[], []])).item() == pytest.approx(expected.item(), rel=1e-5)
+    assert loss(student, teacher, distill_context([[], []])).item() == pytest.approx(expected.item(), rel=1e-5)
 
 
 # ----------------------------------------------------------------------------- gradients, edges
@@ -283,7 +285,7 @@ def all_losses(channels: int = 4) -> list:
 def test_gradients_reach_the_student_only(loss):
     student, teacher = pair()
     teacher = [t.requires_grad_() for t in teacher]
-    ctx = make_ctx([[BOX, [0, 0, 30, 12]], []])
+    ctx = distill_context([[BOX, [0, 0, 30, 12]], []])
     value = loss(student, teacher, ctx)
     value.backward()
     assert torch.isfinite(value)
@@ -294,7 +296,7 @@ def test_gradients_reach_the_student_only(loss):
 @pytest.mark.parametrize('loss', all_losses(), ids=lambda loss: type(loss).__name__)
 def test_no_ground_truth_is_finite(loss):
     student, teacher = pair()
-    value = loss(student, teacher, make_ctx([[], []]))
+    value = loss(student, teacher, distill_context([[], []]))
     value.backward()
     assert torch.isfinite(value) and all(torch.isfinite(s.grad).all() for s in student)
 
@@ -303,7 +305,7 @@ def test_no_ground_truth_is_finite(loss):
 def test_student_of_another_size_is_resized_to_the_teacher(loss):
     student, teacher = pair(size=64)
     teacher = [F.avg_pool2d(t, 2) for t in teacher]
-    ctx = make_ctx([[BOX], []])
+    ctx = distill_context([[BOX], []])
     resized = [F.interpolate(s, size=t.shape[-2:], mode='bilinear', align_corners=False)
                for s, t in zip(student, teacher)]
     assert loss(student, teacher, ctx).item() == pytest.approx(loss(resized, teacher, ctx).item(), rel=1e-6)
@@ -311,7 +313,7 @@ def test_student_of_another_size_is_resized_to_the_teacher(loss):
 
 def test_mismatched_levels_or_channels_raise():
     student, teacher = pair()
-    ctx = make_ctx([[], []])
+    ctx = distill_context([[], []])
     with pytest.raises(ValueError, match='levels'):
         CWDLoss()(student[:1], teacher, ctx)
     with pytest.raises(ValueError, match='channels'):
@@ -323,14 +325,14 @@ def test_mismatched_levels_or_channels_raise():
 def test_masked_loss_without_ground_truth_is_zero():
     student, teacher = pair()
     loss = MaskedFeatureLoss(dict(type='mmkd.GTBoxMask'))
-    assert loss(student, teacher, make_ctx([[], []])).item() == 0.0
+    assert loss(student, teacher, distill_context([[], []])).item() == 0.0
 
 
 def test_learnable_parts_train_and_build_from_registry():
     loss = MODELS.build(dict(type='mmkd.FGDLoss', in_channels=[4, 4]))
     assert sum(p.numel() for p in loss.parameters()) > 0
     student, teacher = pair()
-    loss(student, teacher, make_ctx([[BOX], []])).backward()
+    loss(student, teacher, distill_context([[BOX], []])).backward()
     last = loss.teacher_context[0].transform[-1].weight
     assert last.grad is not None and last.grad.abs().sum() > 0
     assert not list(MODELS.build(dict(type='mmkd.FGDLoss', in_channels=[4], lambda_global=0)).parameters())
