@@ -1,5 +1,5 @@
 """Base class of every distillation loss."""
-from typing import Any, List, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from torch import Tensor, nn
 
@@ -63,3 +63,19 @@ def checked_channels(loss: nn.Module, configured: Optional[List[int]], probed: L
         raise ValueError(f'{type(loss).__name__} in_channels={list(configured)} but the teacher levels '
                          f'have {list(probed)} channels; drop in_channels (it is probed) or fix it')
     return list(probed)
+
+
+def claim_channels(loss: nn.Module, channels: List[int]) -> bool:
+    """Keep ``channels`` as ``loss.in_channels`` the first time (``True``: build the
+    per-level parts now); later calls only check them against the first."""
+    if loss.in_channels is not None:
+        checked_channels(loss, loss.in_channels, channels)
+        return False
+    loss.in_channels = list(channels)
+    return True
+
+
+def student_teacher_blocks(make_block: Callable[[int], nn.Module],
+                           channels: List[int]) -> Tuple[nn.ModuleList, nn.ModuleList]:
+    """One learnable block per level for the student and one for the teacher."""
+    return (nn.ModuleList(make_block(c) for c in channels), nn.ModuleList(make_block(c) for c in channels))

@@ -9,7 +9,7 @@ from mmkd.context import DistillContext
 from mmkd.masks import activities, attention_from_activity
 from mmkd.registry import MODELS
 
-from ..base import DistillLoss, checked_channels
+from ..base import DistillLoss, checked_channels, claim_channels, student_teacher_blocks
 from .utils import align_levels
 
 
@@ -129,14 +129,9 @@ class NonLocalDistillLoss(DistillLoss):
 
     def build_for_levels(self, channels: List[int]) -> None:
         """One student and one teacher non-local block per level."""
-        if self.in_channels is not None:
-            checked_channels(self, self.in_channels, channels)
-            return
-        self.in_channels = list(channels)
-        self.student_blocks = nn.ModuleList(
-            NonLocalBlock(c, self.reduction, self.sub_sample) for c in self.in_channels)
-        self.teacher_blocks = nn.ModuleList(
-            NonLocalBlock(c, self.reduction, self.sub_sample) for c in self.in_channels)
+        if claim_channels(self, channels):
+            self.student_blocks, self.teacher_blocks = student_teacher_blocks(
+                lambda c: NonLocalBlock(c, self.reduction, self.sub_sample), self.in_channels)
 
     def forward(self, student: List[Tensor], teacher: List[Tensor], ctx: DistillContext) -> Tensor:
         student, teacher = align_levels(student, teacher, type(self).__name__)

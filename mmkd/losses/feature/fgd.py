@@ -8,7 +8,7 @@ from mmkd.context import DistillContext
 from mmkd.masks import ScaleAwareMask, activities, attention_from_activity
 from mmkd.registry import MODELS
 
-from ..base import DistillLoss, checked_channels
+from ..base import DistillLoss, checked_channels, claim_channels, student_teacher_blocks
 from .masked import masked_squared_error
 from .utils import align_levels
 
@@ -66,13 +66,8 @@ class FGDLoss(DistillLoss):
 
     def build_for_levels(self, channels: List[int]) -> None:
         """One student and one teacher GcBlock per level (when ``lambda > 0``)."""
-        if self.in_channels is not None:
-            checked_channels(self, self.in_channels, channels)
-            return
-        self.in_channels = list(channels)
-        if self.lambda_global > 0:
-            self.student_context = nn.ModuleList(GlobalContextBlock(c) for c in self.in_channels)
-            self.teacher_context = nn.ModuleList(GlobalContextBlock(c) for c in self.in_channels)
+        if claim_channels(self, channels) and self.lambda_global > 0:
+            self.student_context, self.teacher_context = student_teacher_blocks(GlobalContextBlock, self.in_channels)
 
     def forward(self, student: List[Tensor], teacher: List[Tensor], ctx: DistillContext) -> Tensor:
         student, teacher = align_levels(student, teacher, type(self).__name__)

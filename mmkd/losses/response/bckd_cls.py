@@ -26,7 +26,8 @@ class BCKDClsLoss(SigmoidKDLoss):
 
     over every prior ``i`` of the batch (``weighting='all'``), divided by the
     number of positive priors ``N_pos`` (at least 1) rather than by the total
-    prior weight. YOLOX objectness gets the same term (``objectness_weight``).
+    prior weight. The score factor (YOLOX objectness, FCOS/ATSS centerness) gets
+    the same term (``score_factor_weight``).
 
     Sources of the defaults: ``beta=1`` and ``T=1`` (no temperature) are
     those of the authors' code (``NovelKDLoss`` in
@@ -38,7 +39,7 @@ class BCKDClsLoss(SigmoidKDLoss):
 
     Args:
         beta: exponent of the gap ``|q - p|``.
-        temperature, class_weight, objectness_weight, weighting, score_thr,
+        temperature, class_weight, score_factor_weight, weighting, score_thr,
             center_radius, loss_weight: see :class:`SigmoidKDLoss`.
     """
 
@@ -46,12 +47,12 @@ class BCKDClsLoss(SigmoidKDLoss):
                  beta: float = 1.0,
                  temperature: float = 1.0,
                  class_weight: float = 1.0,
-                 objectness_weight: float = 1.0,
+                 score_factor_weight: float = 1.0,
                  weighting: Union[str, Sequence[str]] = 'all',
                  score_thr: float = 0.0,
                  center_radius: Optional[float] = 2.5,
                  loss_weight: float = 1.0) -> None:
-        super().__init__(temperature, beta, class_weight, objectness_weight, weighting, score_thr, center_radius,
+        super().__init__(temperature, beta, class_weight, score_factor_weight, weighting, score_thr, center_radius,
                          loss_weight)
 
     def normaliser(self, pair: ResponsePair, weights: Tensor) -> Tensor:
