@@ -1,6 +1,6 @@
 # YOLOX student for the NEON tree crowns: the teacher's depth at half its
 # width (widen 0.25: 64/128/256 backbone outputs, 64-channel neck and head).
-_base_ = './yolox_teacher_neon.py'
+_base_ = './yolox_s_neon.py'
 
 model = dict(
     backbone=dict(widen_factor=0.25),

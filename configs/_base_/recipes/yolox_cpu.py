@@ -5,7 +5,7 @@
 #
 # Not a full config: a leaf inherits it together with a dataset base and wraps
 # the dataset base's train set in MultiImageMixDataset with the pipelines
-# below (see configs/yolox/yolox_teacher_neon.py).
+# below (see configs/yolox/yolox_s_neon.py).
 _base_ = ['mmdet::_base_/default_runtime.py']
 
 yolox_img_scale = (416, 416)  # width, height
