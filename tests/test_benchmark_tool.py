@@ -114,10 +114,11 @@ def test_report_only_rebuilds_tables_and_plots_from_the_records(tmp_path, runs, 
     text = (out / 'results.md').read_text()
     assert text.startswith('Command: `python tools/benchmark.py --report-only --methods fgd pkd')
     assert text == '\n'.join([text.splitlines()[0], '', benchmark.markdown_table(NEON, benchmark.summarise(runs)),
-                              '', '![mAP per method](map_neon.png) ![training losses](loss_neon.png)', ''])
+                              '', '![mAP per method](map_neon.png) ![training losses](loss_neon.png) '
+                              '![val mAP during training](val_curve_neon.png)', ''])
     stored = json.loads((out / 'results.json').read_text())
     assert [run['method'] for run in stored['neon']] == [run.method for run in runs]
-    for name in ('map_neon.png', 'loss_neon.png'):
+    for name in ('map_neon.png', 'loss_neon.png', 'val_curve_neon.png'):
         assert (out / name).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
 
@@ -133,29 +134,34 @@ def test_a_record_of_the_same_config_is_read_back_and_another_config_trains_anew
     trained = []
     monkeypatch.setattr(benchmark, 'train', trained.append)
     monkeypatch.setattr(benchmark, 'evaluate', lambda run: {key: 0.4 for key in benchmark.METRICS})
-    monkeypatch.setattr(benchmark, 'training_losses', lambda run: [dict(step=1, loss=1.0)])
+    monkeypatch.setattr(benchmark, 'logged_points',
+                        lambda run: ([dict(step=1, loss=1.0)], [dict(step=10, bbox_mAP=0.3)]))
     stored = make_run('fgd', 0, 0.25)
     write_records(tmp_path, [stored])
     assert benchmark.complete(benchmark.Run('neon', 'fgd', 0, 'x.py', 'w', config_hash='abc'), tmp_path) == stored
     assert trained == []
-    prepared = []
-    fresh = benchmark.complete(benchmark.Run('neon', 'fgd', 0, 'x.py', 'w', config_hash='def'), tmp_path,
-                               lambda: prepared.append(True))
-    assert trained == [fresh] and prepared == [True]
+    fresh = benchmark.complete(benchmark.Run('neon', 'fgd', 0, 'x.py', 'w', config_hash='def'), tmp_path)
+    assert trained == [fresh]
     record = json.loads(benchmark.record_file(tmp_path, 'neon', 'fgd', 0).read_text())
     assert record['config_hash'] == 'def' and record['metrics']['bbox_mAP'] == 0.4
     assert record['git_commit'] == benchmark.git_commit() and record['losses'] == [dict(step=1, loss=1.0)]
+    assert record['val_curve'] == [dict(step=10, bbox_mAP=0.3)]
+    # the same config with another thread count is another run: results differ with the threads
+    benchmark.complete(benchmark.Run('neon', 'fgd', 0, 'x.py', 'w', config_hash='def', threads=1), tmp_path)
+    assert len(trained) == 2
 
 
-def test_training_losses_are_read_from_every_logged_session(tmp_path):
+def test_losses_and_val_curve_are_read_from_every_logged_session(tmp_path):
     run = make_run('fgd', 0, 0.25, work_dir=str(tmp_path))
     for session, steps in (('20260101_000000', range(0, 3)), ('20260102_000000', range(3, 5))):
         scalars = tmp_path / session / 'vis_data' / 'scalars.json'
         scalars.parent.mkdir(parents=True)
         lines = [dict(loss=1.0, loss_cls=0.5, lr=0.01, step=step) for step in steps]
-        lines.append({'coco/bbox_mAP': 0.1, 'step': 5})  # a validation record: not a training point
+        lines.append({'coco/bbox_mAP': 0.1 * steps[-1], 'coco/bbox_mAP_50': 0.5, 'step': steps[-1]})
         scalars.write_text('\n'.join(map(json.dumps, lines)))
-    assert benchmark.training_losses(run) == [dict(loss=1.0, loss_cls=0.5, step=step) for step in range(5)]
+    losses, val_curve = benchmark.logged_points(run)
+    assert losses == [dict(loss=1.0, loss_cls=0.5, step=step) for step in range(5)]
+    assert val_curve == [dict(step=2, bbox_mAP=0.2), dict(step=4, bbox_mAP=0.4)]
 
 
 def test_config_hash_covers_the_config_and_what_it_reads():
@@ -163,6 +169,33 @@ def test_config_hash_covers_the_config_and_what_it_reads():
     assert benchmark.config_hash(student) == benchmark.config_hash(student)
     assert benchmark.config_hash(student) != benchmark.config_hash(NEON.teacher.config)
     assert benchmark.config_hash(student) != benchmark.config_hash(student, ['teacher-hash'])
+    assert benchmark.config_hash(student) != benchmark.config_hash(student, options=['randomness.seed=3'])
+
+
+def test_a_ratio_variant_sets_the_balance_of_the_distillation_hook_and_nothing_else():
+    config = NEON.method_configs['fgd']
+    options = benchmark.ratio_options(config, 'fgd@r0.7')
+    assert len(options) == 1 and options[0].endswith('.balance.target_ratio=0.7')
+    assert benchmark.ratio_options(config, 'fgd') == []
+    assert benchmark.method_config(NEON, 'fgd@r0.7') == config
+    # the pair's own ratio does not enter a variant's hash: the variant names its ratio
+    base = benchmark.Config.fromfile(str(benchmark.REPO / config))
+    hook_index = int(options[0].split('.')[1])
+    assert base.custom_hooks[hook_index].type == 'mmkd.DistillationHook'
+    other = f'custom_hooks.{hook_index}.balance.target_ratio=99'
+    assert benchmark.config_hash(config, options=[other, options[0]]) == benchmark.config_hash(config, options=options)
+
+
+def test_the_holdout_dataset_trains_on_train_fit_evaluates_on_train_holdout_and_reuses_the_teacher():
+    holdout = benchmark.DATASETS['neon_holdout']
+    cfg = benchmark.Config.fromfile(str(benchmark.REPO / holdout.student_config))
+    cfg.merge_from_dict(benchmark.parse_options(holdout.options))
+    assert cfg.train_dataloader.dataset.dataset.ann_file == 'annotations/train_fit.json'
+    for split in ('val', 'test'):
+        assert cfg[f'{split}_dataloader'].dataset.ann_file == 'annotations/train_holdout.json'
+        assert cfg[f'{split}_evaluator'].ann_file.endswith('annotations/train_holdout.json')
+    assert holdout.teacher == NEON.teacher and holdout.teacher_of == 'neon'
+    assert all('val.json' not in option for option in holdout.options)
 
 
 def test_unknown_method_is_a_one_line_error(capsys):

@@ -204,17 +204,22 @@ def test_neon_counts_and_boxes(neon_root):
         assert (xywh[:, :2] + xywh[:, 2:] <= 400).all()
 
 
-def test_neon_splits_do_not_overlap(neon_root):
-    _, train = neon_tiles(neon_root, 'train')
-    _, val = neon_tiles(neon_root, 'val')
-    for stem in set(train) & set(val):
-        a = np.array(train[stem])[:, None]
-        b = np.array(val[stem])[None]
+def assert_no_shared_pixel(first: dict, second: dict) -> None:
+    """No tile of ``first`` overlaps one of ``second`` (``{stem: windows}`` of two splits)."""
+    for stem in set(first) & set(second):
+        a = np.array(first[stem])[:, None]
+        b = np.array(second[stem])[None]
         overlap_w = np.minimum(a[..., 2], b[..., 2]) - np.maximum(
             a[..., 0], b[..., 0])
         overlap_h = np.minimum(a[..., 3], b[..., 3]) - np.maximum(
             a[..., 1], b[..., 1])
         assert not ((overlap_w > 0) & (overlap_h > 0)).any(), stem
+
+
+def test_neon_splits_do_not_overlap(neon_root):
+    _, train = neon_tiles(neon_root, 'train')
+    _, val = neon_tiles(neon_root, 'val')
+    assert_no_shared_pixel(train, val)
     whole = {image.stem: image.split for image in NEON_IMAGES
              if image.split != 'spatial'}
     for stem, split in whole.items():
@@ -227,3 +232,19 @@ def test_neon_conversion_is_idempotent(neon_root):
     assert not convert_neon_trees(neon_root)
     assert convert_neon_trees(neon_root, force=True)
     assert (neon_root / 'annotations/train.json').read_bytes() == before
+
+
+def test_neon_train_holdout_partitions_train(neon_root):
+    train, _ = neon_tiles(neon_root, 'train')
+    fit, fit_tiles = neon_tiles(neon_root, 'train_fit')
+    holdout, holdout_tiles = neon_tiles(neon_root, 'train_holdout')
+    ids = {name: {img['id'] for img in coco['images']} for name, coco in
+           (('train', train), ('fit', fit), ('holdout', holdout))}
+    assert ids['fit'] | ids['holdout'] == ids['train']
+    assert not ids['fit'] & ids['holdout']
+    assert len(ids['holdout']) == 7
+    assert sorted(map(json.dumps, fit['annotations'] + holdout['annotations'])) == sorted(
+        map(json.dumps, train['annotations']))
+    assert_no_shared_pixel(fit_tiles, holdout_tiles)
+    # the held-out column is the second one (x0 = stride) of the spatially split images
+    assert {window[0] for windows in holdout_tiles.values() for window in windows} == {400}

@@ -28,19 +28,23 @@ import argparse
 import hashlib
 import json
 import math
+import os
 import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache, partial
+from functools import lru_cache
+from multiprocessing import get_context
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from mmengine.config import Config  # noqa: E402
+import torch  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 from scipy import stats  # noqa: E402
 
@@ -81,6 +85,10 @@ class Dataset:
     method_configs: Dict[str, str]
     # models besides the teacher that some methods read (multi-teacher, ...)
     extra_teachers: Dict[str, Tuple[TrainedModel, ...]] = field(default_factory=dict)
+    # --cfg-options of every student run and its evaluation (another split of the same data)
+    options: Tuple[str, ...] = ()
+    # the dataset whose teacher run this one reuses instead of training its own
+    teacher_of: Optional[str] = None
 
 
 def _yolox_methods(dataset: str, methods: Sequence[str]) -> Dict[str, str]:
@@ -99,7 +107,20 @@ DATASETS = {
         'neon', 'NEON tree crowns (real aerial RGB, 1 class), 17 val tiles',
         TrainedModel('configs/yolox/yolox_teacher_neon.py', 'work_dirs/yolox_teacher_neon'),
         'configs/yolox/yolox_student_neon.py',
-        _yolox_methods('neon', FEATURE_METHODS + RESPONSE_METHODS)),
+        _yolox_methods('neon', FEATURE_METHODS + RESPONSE_METHODS + ('fgd_sigmoid_kd',))),
+    # choosing loss weights: trained on 32 train tiles, evaluated on the other 7 (never on val)
+    'neon_holdout': Dataset(
+        'neon_holdout', 'NEON held-out train tiles (weight selection: 32 train tiles fit, 7 held out)',
+        TrainedModel('configs/yolox/yolox_teacher_neon.py', 'work_dirs/yolox_teacher_neon'),
+        'configs/yolox/yolox_student_neon.py',
+        _yolox_methods('neon', FEATURE_METHODS + RESPONSE_METHODS + ('fgd_sigmoid_kd',)),
+        options=tuple(f'{key}=annotations/{name}.json' for key, name in (
+            ('train_dataloader.dataset.dataset.ann_file', 'train_fit'),
+            ('val_dataloader.dataset.ann_file', 'train_holdout'),
+            ('test_dataloader.dataset.ann_file', 'train_holdout'))) + tuple(
+            f'{key}=data/neon_trees/annotations/train_holdout.json' for key in ('val_evaluator.ann_file',
+                                                                            'test_evaluator.ann_file')),
+        teacher_of='neon'),
     'synth': Dataset(
         'synth', 'synthetic shapes (3 classes), 64 val images',
         TrainedModel('configs/yolox/yolox_teacher_synth.py', 'work_dirs/yolox_teacher_synth'),
@@ -110,12 +131,18 @@ DATASETS = {
                         'multi_teacher_confidence': (YOLOX_M_SYNTH,), 'multi_teacher_bandit': (YOLOX_M_SYNTH,)}),
 }
 
+# a method variant: fgd@r0.5 is fgd with the distillation hook's balance.target_ratio at 0.5
+RATIO_MARK = '@r'
+SELECTION_RATIOS = (0.3, 1.0)
 # set -> (methods per dataset, seeds); 'full' takes every method of each dataset
 SETS: Dict[str, Tuple[Dict[str, Sequence[str]], Sequence[int]]] = {
     'quick': ({'neon': ('sigmoid_kd',)}, (0,)),
     # NEON only: in its 10-epoch CPU schedule the synthetic-set teacher reaches
     # mAP 0.008 (docs/results.md), too weak a reference for a gap to close
-    'default': ({'neon': ('fgd', 'defeat', 'pkd', 'sigmoid_kd', 'dkd')}, (0, 1)),
+    'default': ({'neon': ('fgd', 'sigmoid_kd', 'fgd_sigmoid_kd')}, (0, 1, 2, 3, 4)),
+    # the balance ratio of the pair (configs/distill/_base_/pairs/yolox_neon.py), chosen on held-out train tiles
+    'select': ({'neon_holdout': tuple(f'{method}{RATIO_MARK}{ratio}' for method in ('fgd', 'sigmoid_kd')
+                                      for ratio in SELECTION_RATIOS)}, (0,)),
     'full': ({name: tuple(dataset.method_configs) for name, dataset in DATASETS.items()}, (0, 1)),
 }
 
@@ -134,6 +161,12 @@ class Run:
     metrics: Dict[str, float] = field(default_factory=dict)
     # training points MMEngine logged: 'step' and the loss keys of each
     losses: List[Dict[str, float]] = field(default_factory=list)
+    # --cfg-options of the run (data split, balance ratio of a variant), part of its config hash
+    options: List[str] = field(default_factory=list)
+    # torch / OpenMP threads of training and evaluation; 0: torch's default (every core)
+    threads: int = 0
+    # validation during training: 'step' (epoch) and bbox mAP
+    val_curve: List[Dict[str, float]] = field(default_factory=list)
 
     @property
     def path(self) -> Path:
@@ -148,14 +181,25 @@ class Run:
     def name(self) -> str:
         return f'{self.dataset}/{self.method}/seed{self.seed}'
 
+    def matches(self, stored: 'Run') -> bool:
+        """Whether ``stored`` is a record of this run: the same config, options and threads."""
+        return (stored.config_hash, stored.threads) == (self.config_hash, self.threads)
+
 
 def log(message: str) -> None:
     print(f'[benchmark] {message}', flush=True)
 
 
-def config_hash(config: str, depends_on: Sequence[str] = ()) -> str:
-    """12 hex digits of the resolved config (bases and all), and of the hashes of runs it reads."""
-    resolved = json.dumps(Config.fromfile(str(REPO / config)).to_dict(), sort_keys=True, default=repr)
+def parse_options(options: Sequence[str]) -> Dict[str, object]:
+    """``key=value`` strings as tools/train.py's ``--cfg-options`` reads them."""
+    return {key: DictAction._parse_iterable(value) for key, value in (option.split('=', 1) for option in options)}
+
+
+def config_hash(config: str, depends_on: Sequence[str] = (), options: Sequence[str] = ()) -> str:
+    """12 hex digits of the resolved config (bases and ``options`` applied), and of the hashes of runs it reads."""
+    cfg = Config.fromfile(str(REPO / config))
+    cfg.merge_from_dict(parse_options(options))
+    resolved = json.dumps(cfg.to_dict(), sort_keys=True, default=repr)
     return hashlib.sha1('\n'.join([resolved, *depends_on]).encode()).hexdigest()[:12]
 
 
@@ -180,12 +224,17 @@ def read_record(path: Path) -> Run:
     return Run(**json.loads(path.read_text()))
 
 
+def thread_env(threads: int) -> Dict[str, str]:
+    limits = {} if threads == 0 else {name: str(threads) for name in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS')}
+    return dict(os.environ, **limits)
+
+
 def train(run: Run) -> None:
     """Train ``run`` with tools/train.py unless its final checkpoint exists."""
     if run.final_checkpoint.is_file():
         return
     command = [sys.executable, str(REPO / 'tools' / 'train.py'), run.config, '--work-dir', run.work_dir,
-               '--cfg-options', f'randomness.seed={run.seed}']
+               '--cfg-options', f'randomness.seed={run.seed}', *run.options]
     if (run.path / 'last_checkpoint').is_file():
         command.append('--resume')
     run.path.mkdir(parents=True, exist_ok=True)
@@ -193,7 +242,8 @@ def train(run: Run) -> None:
     log(f'{run.name}: training, log in {train_log.relative_to(REPO)}')
     start = time.time()
     with open(train_log, 'a') as stream:
-        returncode = subprocess.run(command, cwd=REPO, stdout=stream, stderr=subprocess.STDOUT).returncode
+        returncode = subprocess.run(command, cwd=REPO, stdout=stream, stderr=subprocess.STDOUT,
+                                    env=thread_env(run.threads)).returncode
     if returncode:
         fail(f'{run.name} failed to train; see {train_log}')
     run.train_seconds += time.time() - start
@@ -202,38 +252,40 @@ def train(run: Run) -> None:
 def evaluate(run: Run) -> Dict[str, float]:
     """COCO metrics of the final checkpoint, with the student's config minus mmkd's hooks."""
     cfg = Config.fromfile(str(REPO / run.config))
+    cfg.merge_from_dict(parse_options(run.options))
     cfg.work_dir = str(run.path / 'eval')
     cfg.load_from = str(run.final_checkpoint)
     cfg.custom_hooks = [hook for hook in cfg.get('custom_hooks', []) if not is_distillation_hook_cfg(hook)]
+    if run.threads:
+        torch.set_num_threads(run.threads)
     metrics = Runner.from_cfg(cfg).test()
     return {key: float(metrics[f'coco/{key}']) for key in METRICS}
 
 
-def training_losses(run: Run) -> List[Dict[str, float]]:
-    """Training points MMEngine's LocalVisBackend wrote, over all (resumed) sessions: step and losses."""
-    points = []
+def logged_points(run: Run) -> Tuple[List[Dict[str, float]], List[Dict[str, float]]]:
+    """What MMEngine's LocalVisBackend wrote over all (resumed) sessions: training losses, val mAP by epoch."""
+    losses, val_curve = [], []
     for scalars in sorted(run.path.glob('2*/vis_data/scalars.json')):
         for record in map(json.loads, scalars.read_text().splitlines()):
             if 'loss' in record:
-                points.append({key: value for key, value in record.items() if key == 'step' or 'loss' in key})
-    return points
+                losses.append({key: value for key, value in record.items() if key == 'step' or 'loss' in key})
+            elif 'coco/bbox_mAP' in record:
+                val_curve.append({'step': record['step'], 'bbox_mAP': record['coco/bbox_mAP']})
+    return losses, val_curve
 
 
-def complete(run: Run, results_dir: Path, before_training: Callable[[], None] = lambda: None) -> Run:
-    """Train and evaluate ``run`` and write its record, or read the record of the same config.
-
-    ``before_training`` runs first when ``run`` needs training (it publishes the teachers).
-    """
+def complete(run: Run, results_dir: Path) -> Run:
+    """Train and evaluate ``run`` and write its record, or read the record of the same run."""
     record = record_file(results_dir, run.dataset, run.method, run.seed)
     if record.is_file():
         stored = read_record(record)
-        if stored.config_hash == run.config_hash:
+        if run.matches(stored):
             return stored
-        log(f'{run.name}: the record is of config {stored.config_hash}, now {run.config_hash}; training anew')
-    before_training()
+        log(f'{run.name}: the record is of config {stored.config_hash} with {stored.threads} threads, '
+            f'now {run.config_hash} with {run.threads}; training anew')
     train(run)
     run.metrics = evaluate(run)
-    run.losses = training_losses(run)
+    run.losses, run.val_curve = logged_points(run)
     run.git_commit = git_commit()
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps(asdict(run), indent=1))
@@ -241,11 +293,18 @@ def complete(run: Run, results_dir: Path, before_training: Callable[[], None] = 
     return run
 
 
-def new_run(dataset: str, method: str, seed: int, config: str, depends_on: Sequence[str] = ()) -> Run:
-    """A run whose checkpoints live under its config hash: a changed config trains anew."""
-    digest = config_hash(config, depends_on)
-    work_dir = RUNS_DIR.relative_to(REPO) / dataset / method / digest / f'seed{seed}'
-    return Run(dataset, method, seed, config, str(work_dir), config_hash=digest)
+def has_record(run: Run, results_dir: Path) -> bool:
+    record = record_file(results_dir, run.dataset, run.method, run.seed)
+    return record.is_file() and run.matches(read_record(record))
+
+
+def new_run(dataset: Dataset, method: str, seed: int, config: str, depends_on: Sequence[str] = (),
+            options: Sequence[str] = (), threads: int = 0) -> Run:
+    """A run whose checkpoints live under its config hash: a changed config or option trains anew."""
+    digest = config_hash(config, depends_on, options)
+    work_dir = RUNS_DIR.relative_to(REPO) / dataset.name / method / digest / f'seed{seed}'
+    return Run(dataset.name, method, seed, config, str(work_dir), config_hash=digest, options=list(options),
+               threads=threads)
 
 
 def publish_teachers(teachers: Sequence[Tuple[Run, TrainedModel]]) -> None:
@@ -260,29 +319,64 @@ def publish_teachers(teachers: Sequence[Tuple[Run, TrainedModel]]) -> None:
         publish(run.final_checkpoint, model.published)
 
 
+
 def method_config(dataset: Dataset, method: str) -> str:
-    return dataset.student_config if method == BASELINE else dataset.method_configs[method]
+    """The config of a method, or of the method a ratio variant (``fgd@r0.5``) changes."""
+    base = method.split(RATIO_MARK)[0]
+    return dataset.student_config if base == BASELINE else dataset.method_configs[base]
 
 
-def run_dataset(dataset: Dataset, methods: Sequence[str], seeds: Sequence[int], results_dir: Path) -> List[Run]:
-    """The teacher's run, then the baseline's and each method's for every seed."""
+def ratio_options(config: str, method: str) -> List[str]:
+    """``fgd@r0.5``: the option that sets the distillation hook's ``balance.target_ratio`` to 0.5."""
+    if RATIO_MARK not in method:
+        return []
+    ratio = float(method.split(RATIO_MARK)[1])
+    hooks = Config.fromfile(str(REPO / config)).get('custom_hooks', [])
+    index = next(index for index, hook in enumerate(hooks) if is_distillation_hook_cfg(hook))
+    if 'balance' not in hooks[index]:
+        fail(f'{method}: {config} has no balance=dict(target_ratio=..., iters=...) to vary')
+    return [f'custom_hooks.{index}.balance.target_ratio={ratio}']
+
+
+def teacher_runs(dataset: Dataset, methods: Sequence[str], results_dir: Path) -> Dict[TrainedModel, Run]:
+    """The dataset's teacher (or that of ``teacher_of``) and the extra teachers of ``methods``, each trained once."""
+    owner = DATASETS[dataset.teacher_of] if dataset.teacher_of else dataset
     extras = {model for method in methods for model in dataset.extra_teachers.get(method, ())}
     models = [dataset.teacher] + sorted(extras, key=lambda model: model.config)
-    teachers = {model: complete(new_run(dataset.name, TEACHER if model == dataset.teacher else model.name,
-                                        TEACHER_SEED, model.config), results_dir) for model in models}
-    runs = [teachers[dataset.teacher]]
+    return {model: complete(new_run(owner, TEACHER if model == dataset.teacher else model.name, TEACHER_SEED,
+                                    model.config), results_dir) for model in models}
+
+
+def run_dataset(dataset: Dataset, methods: Sequence[str], seeds: Sequence[int], results_dir: Path,
+                jobs: int = 1) -> List[Run]:
+    """The teacher's run, then the baseline's and each method's for every seed, ``jobs`` at a time."""
+    teachers = teacher_runs(dataset, methods, results_dir)
+    threads = 0 if jobs == 1 else max(1, (os.cpu_count() or 1) // jobs)
+    runs, needs = [], {}
     for method in (BASELINE, *methods):
         needed = [] if method == BASELINE else [dataset.teacher, *dataset.extra_teachers.get(method, ())]
-        prepare = partial(publish_teachers, [(teachers[model], model) for model in needed])
-        depends_on = [teachers[model].config_hash for model in needed]
-        runs += [complete(new_run(dataset.name, method, seed, method_config(dataset, method), depends_on),
-                          results_dir, prepare) for seed in seeds]
-    return runs
+        config = method_config(dataset, method)
+        options = [*dataset.options, *ratio_options(config, method)]
+        for seed in seeds:
+            runs.append(new_run(dataset, method, seed, config, [teachers[model].config_hash for model in needed],
+                                options, threads))
+            needs[runs[-1].name] = needed
+    pending = [run for run in runs if not has_record(run, results_dir)]
+    publish_teachers(sorted({(teachers[model], model) for run in pending for model in needs[run.name]},
+                            key=lambda pair: pair[1].config))
+    if jobs == 1:
+        students = [complete(run, results_dir) for run in runs]
+    else:
+        with ProcessPoolExecutor(jobs, mp_context=get_context('spawn')) as pool:
+            students = list(pool.map(complete, runs, [results_dir] * len(runs)))
+    own_teacher = [] if dataset.teacher_of else [teachers[dataset.teacher]]
+    return own_teacher + students
 
 
 def stored_runs(dataset: str, methods: Sequence[str], seeds: Sequence[int], results_dir: Path) -> List[Run]:
     """The records of the teacher and of every (method, seed), for ``--report-only``."""
-    wanted = [(TEACHER, TEACHER_SEED)] + [(method, seed) for method in (BASELINE, *methods) for seed in seeds]
+    own_teacher = [] if DATASETS[dataset].teacher_of else [(TEACHER, TEACHER_SEED)]
+    wanted = own_teacher + [(method, seed) for method in (BASELINE, *methods) for seed in seeds]
     files = [record_file(results_dir, dataset, method, seed) for method, seed in wanted]
     missing = [str(path) for path in files if not path.is_file()]
     if missing:
@@ -373,13 +467,15 @@ def summarise(runs: List[Run]) -> List[Summary]:
     return summaries
 
 
-def verdict(summary: Summary, baseline: Summary, teacher: Summary) -> Tuple[str, str, str]:
+def verdict(summary: Summary, baseline: Summary, teacher: Optional[Summary]) -> Tuple[str, str, str]:
     """(paired gain ± CI, share of the gap closed [CI], whether the interval excludes 0)."""
     if summary.gain is None:
         return '', '', ''
     gain = summary.gain
-    gap = teacher.mAP - baseline.mAP
-    if gap <= 0:
+    gap = teacher.mAP - baseline.mAP if teacher else math.nan
+    if teacher is None:
+        closed = 'n/a (no teacher evaluated here)'
+    elif gap <= 0:
         closed = 'n/a (teacher not above baseline)'
     elif gain.count < 2:
         closed = f'{gain.mean / gap:.0%}'
@@ -391,7 +487,7 @@ def verdict(summary: Summary, baseline: Summary, teacher: Summary) -> Tuple[str,
 
 def markdown_table(dataset: Dataset, summaries: List[Summary]) -> str:
     named = {summary.method: summary for summary in summaries}
-    baseline, teacher = named[BASELINE], named[TEACHER]
+    baseline, teacher = named[BASELINE], named.get(TEACHER)
     lines = [f'### {dataset.description}', '',
              '| model | seeds | mAP ± 95% CI | AP50 | AP75 | APs | APm | APl | paired gain ± 95% CI '
              '| gap closed [95% CI] | established | train s |',
@@ -426,7 +522,8 @@ def plot_map(dataset: Dataset, runs: List[Run], summaries: List[Summary], out: P
     baseline_values = [run.metrics['bbox_mAP'] for run in runs if run.method == BASELINE]
     map_axes.axhspan(min(baseline_values), max(baseline_values), color='tab:orange', alpha=0.2)
     map_axes.axhline(named[BASELINE].mAP, color='tab:orange', label='baseline student (mean, band = seed range)')
-    map_axes.axhline(named[TEACHER].mAP, color='tab:green', linestyle='--', label='teacher')
+    if TEACHER in named:
+        map_axes.axhline(named[TEACHER].mAP, color='tab:green', linestyle='--', label='teacher')
     map_axes.set_ylabel('COCO bbox mAP (val)')
     map_axes.legend(fontsize=7, loc='lower right')
     baseline = [run for run in runs if run.method == BASELINE]
@@ -491,6 +588,30 @@ def plot_losses(dataset: Dataset, runs: List[Run], out: Path) -> Path:
     return path
 
 
+def plot_val_curves(dataset: Dataset, runs: List[Run], out: Path) -> Path:
+    """Val mAP by epoch during training: the teacher, and every seed of the baseline student."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6, 4))
+    for run in runs:
+        if run.method in (TEACHER, BASELINE) and run.val_curve:
+            is_teacher = run.method == TEACHER
+            axes.plot([point['step'] for point in run.val_curve], [point['bbox_mAP'] for point in run.val_curve],
+                      color='tab:green' if is_teacher else 'tab:orange', marker='o', markersize=3,
+                      label='teacher' if is_teacher else f'baseline seed {run.seed}', alpha=1.0 if is_teacher else 0.6)
+    axes.set_xlabel('epoch')
+    axes.set_ylabel('COCO bbox mAP (val, during training)')
+    axes.legend(fontsize=7)
+    axes.set_title(f'{dataset.description}: validation during training', fontsize=8)
+    figure.tight_layout()
+    path = out / f'val_curve_{dataset.name}.png'
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
 def report(results: Dict[str, List[Run]], out: Path, command: str) -> str:
     out.mkdir(parents=True, exist_ok=True)
     (out / 'results.json').write_text(json.dumps(
@@ -501,8 +622,10 @@ def report(results: Dict[str, List[Run]], out: Path, command: str) -> str:
         summaries = summarise(runs)
         map_plot = plot_map(dataset, runs, summaries, out)
         loss_plot = plot_losses(dataset, runs, out)
+        curve_plot = plot_val_curves(dataset, runs, out)
         sections += [markdown_table(dataset, summaries), '',
-                     f'![mAP per method]({map_plot.name}) ![training losses]({loss_plot.name})', '']
+                     f'![mAP per method]({map_plot.name}) ![training losses]({loss_plot.name}) '
+                     f'![val mAP during training]({curve_plot.name})', '']
     text = '\n'.join(sections)
     (out / 'results.md').write_text(text)
     return text
@@ -520,6 +643,9 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help='where results.json, results.md and the plots go')
     parser.add_argument('--results', type=Path, default=RESULTS_DIR,
                         help='the per-run records (<dataset>/<method>/seed<k>.json), meant to be committed')
+    parser.add_argument('--jobs', type=int, default=1,
+                        help='student runs at a time, each with cores / jobs threads (benchmarks/parallel_runs.py '
+                             'measures which is faster); records are per thread count')
     parser.add_argument('--report-only', action='store_true',
                         help='train nothing: rebuild the tables and plots from the records in --results')
     return parser.parse_args(argv)
@@ -532,7 +658,7 @@ def plan(args: argparse.Namespace) -> Tuple[Dict[str, Sequence[str]], Sequence[i
     if args.methods:
         methods_by_dataset = {name: args.methods for name in methods_by_dataset}
     for name, methods in methods_by_dataset.items():
-        unknown = sorted(set(methods) - set(DATASETS[name].method_configs))
+        unknown = sorted({method.split(RATIO_MARK)[0] for method in methods} - set(DATASETS[name].method_configs))
         if unknown:
             fail(f'--methods: {", ".join(unknown)} has no config for dataset {name}; '
                  f'choose from {", ".join(DATASETS[name].method_configs)}')
@@ -554,7 +680,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                    for name, methods in methods_by_dataset.items()}
     else:
         check_data(list(methods_by_dataset))
-        results = {name: run_dataset(DATASETS[name], methods, seeds, args.results)
+        results = {name: run_dataset(DATASETS[name], methods, seeds, args.results, args.jobs)
                    for name, methods in methods_by_dataset.items()}
     command = 'python tools/benchmark.py ' + ' '.join(sys.argv[1:] if argv is None else argv)
     try:

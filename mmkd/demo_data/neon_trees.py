@@ -9,6 +9,13 @@ OSBS and SOAP. They are cut into ``tile_size`` tiles and split spatially:
   pixel is shared between the splits;
 * a small image goes whole to the split listed in :data:`NEON_IMAGES`.
 
+For choosing loss weights without looking at val, ``train`` is also written
+as two disjoint parts: ``train_holdout`` (the second column of tiles of each
+spatially split image: 7 tiles with 159 boxes by default; with ``stride >=
+tile_size`` they share no pixel with the other tiles, as only a row's last
+tile is moved back) and ``train_fit`` (the other train tiles). The first
+column is not taken: its tiles hold 5 boxes.
+
 A box cut by a tile edge is clipped to the tile and kept only if at least
 ``min_visible`` of its area lies inside the tile. Every label (``Tree``,
 ``Alive``, ``Dead``) becomes the single category ``tree``.
@@ -28,7 +35,7 @@ from PIL import Image
 from .coco_io import IMAGES_DIR, DatasetSourceError, annotation_path, box_annotations, outputs_match, write_coco
 
 CLASSES = ('tree', )
-SPLITS = ('train', 'val')
+SPLITS = ('train', 'val', 'train_fit', 'train_holdout')
 SPATIAL = 'spatial'
 INSTALL_FIX = ('run `pip install --no-deps deepforest==2.1.0` '
                '(or `make data`)')
@@ -88,6 +95,13 @@ class Tile:
     @property
     def file_name(self) -> str:
         return f'{self.stem}_x{self.x0:04d}_y{self.y0:04d}.png'
+
+    def splits(self, image: NeonImage, params: TilingParams) -> Tuple[str, ...]:
+        """The split files that list this tile: its split, and for a train tile its part of train."""
+        if self.split != 'train':
+            return (self.split, )
+        held_out = image.split == SPATIAL and self.x0 == params.stride
+        return ('train', 'train_holdout' if held_out else 'train_fit')
 
 
 def find_deepforest_data() -> Path:
@@ -207,6 +221,7 @@ def conversion_stamp(params: TilingParams) -> dict:
     return dict(
         dataset='neon_trees',
         images=[[image.stem, image.split] for image in NEON_IMAGES],
+        holdout='second tile column of each spatially split image',
         **asdict(params))
 
 
@@ -218,7 +233,7 @@ def convert_neon_trees(out_dir: Path,
 
     Args:
         out_dir (Path): Output root; gets ``images/`` and
-            ``annotations/{train,val}.json``.
+            ``annotations/{train,val,train_fit,train_holdout}.json``.
         src (Path, optional): Folder with the DeepForest data files. Defaults
             to the installed package's ``data`` folder.
         params (TilingParams): How to cut the images.
@@ -252,14 +267,16 @@ def convert_neon_trees(out_dir: Path,
                 out_dir / IMAGES_DIR / tile.file_name)
             kept = crop_boxes(boxes, (tile.x0, tile.y0, tile.x1, tile.y1),
                               params.min_visible)
-            images[tile.split].append(
-                dict(
-                    id=image_id,
-                    file_name=tile.file_name,
-                    width=tile.x1 - tile.x0,
-                    height=tile.y1 - tile.y0))
-            annotations[tile.split] += box_annotations(
+            record = dict(
+                id=image_id,
+                file_name=tile.file_name,
+                width=tile.x1 - tile.x0,
+                height=tile.y1 - tile.y0)
+            boxes_of_tile = box_annotations(
                 kept, np.zeros(len(kept), dtype=np.int64), image_id, ann_id)
+            for split in tile.splits(image, params):
+                images[split].append(record)
+                annotations[split] += boxes_of_tile
             image_id += 1
             ann_id += len(kept)
     for split in SPLITS:
