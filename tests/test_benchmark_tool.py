@@ -136,6 +136,7 @@ def test_a_record_of_the_same_config_is_read_back_and_another_config_trains_anew
     monkeypatch.setattr(benchmark, 'evaluate', lambda run: {key: 0.4 for key in benchmark.METRICS})
     monkeypatch.setattr(benchmark, 'logged_points',
                         lambda run: ([dict(step=1, loss=1.0)], [dict(step=10, bbox_mAP=0.3)]))
+    monkeypatch.setattr(benchmark, 'measured_balance', lambda run: {})
     stored = make_run('fgd', 0, 0.25)
     write_records(tmp_path, [stored])
     assert benchmark.complete(benchmark.Run('neon', 'fgd', 0, 'x.py', 'w', config_hash='abc'), tmp_path) == stored
@@ -210,3 +211,15 @@ def test_every_configured_method_has_a_config_file():
     for dataset in benchmark.DATASETS.values():
         for config in (dataset.teacher.config, dataset.student_config, *dataset.method_configs.values()):
             assert (repo / config).is_file(), config
+
+
+def test_the_record_keeps_the_measured_balance_of_the_final_checkpoint(tmp_path):
+    import torch
+    run = benchmark.Run('neon', 'fgd', 0, NEON.method_configs['fgd'], str(tmp_path))
+    state = dict(measured=10, detection_sum=120.0, term_sums=dict(neck_fgd=600.0, cls_kd=30.0),
+                 scales=dict(neck_fgd=0.06, cls_kd=1.2))
+    torch.save({'state_dict': {}, 'mmkd': {'balance': state}}, run.final_checkpoint)
+    assert benchmark.measured_balance(run) == dict(cls_kd=dict(measured_ratio=0.25, scale=1.2),
+                                                   neck_fgd=dict(measured_ratio=5.0, scale=0.06))
+    torch.save({'state_dict': {}, 'mmkd': {}}, run.final_checkpoint)
+    assert benchmark.measured_balance(run) == {}

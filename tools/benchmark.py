@@ -167,6 +167,9 @@ class Run:
     threads: int = 0
     # validation during training: 'step' (epoch) and bbox mAP
     val_curve: List[Dict[str, float]] = field(default_factory=list)
+    # with a loss balance: each distillation term's mean over the measured first iterations, as a multiple
+    # of the detection loss's (the papers' weights on this pair), and the scale it was fixed at
+    balance: Dict[str, Dict[str, float]] = field(default_factory=dict)
 
     @property
     def path(self) -> Path:
@@ -274,6 +277,15 @@ def logged_points(run: Run) -> Tuple[List[Dict[str, float]], List[Dict[str, floa
     return losses, val_curve
 
 
+def measured_balance(run: Run) -> Dict[str, Dict[str, float]]:
+    """``{term: {'measured_ratio', 'scale'}}`` from the final checkpoint's ``mmkd.balance`` state, if any."""
+    state = torch.load(run.final_checkpoint, map_location='cpu').get('mmkd', {}).get('balance')
+    if not state or state['scales'] is None:
+        return {}
+    return {term: dict(measured_ratio=total / state['detection_sum'], scale=state['scales'][term])
+            for term, total in sorted(state['term_sums'].items())}
+
+
 def complete(run: Run, results_dir: Path) -> Run:
     """Train and evaluate ``run`` and write its record, or read the record of the same run."""
     record = record_file(results_dir, run.dataset, run.method, run.seed)
@@ -286,6 +298,7 @@ def complete(run: Run, results_dir: Path) -> Run:
     train(run)
     run.metrics = evaluate(run)
     run.losses, run.val_curve = logged_points(run)
+    run.balance = measured_balance(run)
     run.git_commit = git_commit()
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps(asdict(run), indent=1))
