@@ -223,3 +223,29 @@ def test_the_record_keeps_the_measured_balance_of_the_final_checkpoint(tmp_path)
                                                    neck_fgd=dict(measured_ratio=5.0, scale=0.06))
     torch.save({'state_dict': {}, 'mmkd': {}}, run.final_checkpoint)
     assert benchmark.measured_balance(run) == {}
+
+
+def test_a_fresh_clone_distils_from_the_teacher_weights_kept_beside_its_record(tmp_path, monkeypatch):
+    import torch
+    monkeypatch.setattr(benchmark, 'train', lambda run: pytest.fail('the kept teacher was trained again'))
+    teacher = benchmark.Run('neon', 'teacher', 0, NEON.teacher.config, str(tmp_path / 'run'))
+    kept = benchmark.teacher_weights(tmp_path / 'results', teacher)
+    assert kept == tmp_path / 'results' / 'neon' / 'teacher' / 'seed0.pth'
+    kept.parent.mkdir(parents=True)
+    torch.save({'state_dict': {'w': torch.ones(2)}, 'meta': {}}, kept)
+    model = benchmark.TrainedModel(NEON.teacher.config, str(tmp_path / 'published'))
+    benchmark.publish_teachers([(teacher, model)], tmp_path / 'results')
+    assert model.published.read_bytes() == kept.read_bytes()
+
+
+def test_a_teacher_trained_here_is_kept_beside_its_record(tmp_path, monkeypatch):
+    import torch
+    teacher = benchmark.Run('neon', 'teacher', 0, NEON.teacher.config, str(tmp_path / 'run'))
+    monkeypatch.setattr(benchmark, 'train', lambda run: torch.save(
+        {'state_dict': {'w': torch.zeros(3)}, 'meta': {}, 'optimizer': {}}, run.final_checkpoint))
+    teacher.path.mkdir()
+    model = benchmark.TrainedModel(NEON.teacher.config, str(tmp_path / 'published'))
+    benchmark.publish_teachers([(teacher, model)], tmp_path / 'results')
+    kept = torch.load(benchmark.teacher_weights(tmp_path / 'results', teacher))
+    assert set(kept) == {'state_dict', 'meta'} and torch.equal(kept['state_dict']['w'], torch.zeros(3))
+    assert model.published.read_bytes() == benchmark.teacher_weights(tmp_path / 'results', teacher).read_bytes()

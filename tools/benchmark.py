@@ -29,6 +29,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -320,16 +321,28 @@ def new_run(dataset: Dataset, method: str, seed: int, config: str, depends_on: S
                threads=threads)
 
 
-def publish_teachers(teachers: Sequence[Tuple[Run, TrainedModel]]) -> None:
+def teacher_weights(results_dir: Path, run: Run) -> Path:
+    """The teacher's released weights, kept (and committed) beside its record: ``seed<k>.pth``."""
+    return record_file(results_dir, run.dataset, run.method, run.seed).with_suffix('.pth')
+
+
+def publish_teachers(teachers: Sequence[Tuple[Run, TrainedModel]], results_dir: Path) -> None:
     """Put each teacher where the distillation configs read it.
 
-    A teacher known only by its committed record (a fresh checkout) is trained
-    first, in its config-hash work_dir.
+    The weights come from the teacher's final checkpoint when this checkout
+    trained it (and are then also written beside its record), else from the
+    weights beside its record (a fresh clone: the student runs distil from the
+    very teacher the records were made with); a teacher with neither is
+    trained first, in its config-hash work_dir.
     """
     for run, model in teachers:
-        train(run)  # nothing to do when its final checkpoint exists
+        kept = teacher_weights(results_dir, run)
+        if run.final_checkpoint.is_file() or not kept.is_file():
+            train(run)  # nothing to do when its final checkpoint exists
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            publish(run.final_checkpoint, kept)
         model.published.parent.mkdir(parents=True, exist_ok=True)
-        publish(run.final_checkpoint, model.published)
+        shutil.copyfile(kept, model.published)
 
 
 
@@ -375,8 +388,8 @@ def run_dataset(dataset: Dataset, methods: Sequence[str], seeds: Sequence[int], 
                                 options, threads))
             needs[runs[-1].name] = needed
     pending = [run for run in runs if not has_record(run, results_dir)]
-    publish_teachers(sorted({(teachers[model], model) for run in pending for model in needs[run.name]},
-                            key=lambda pair: pair[1].config))
+    needed_models = sorted({model for run in pending for model in needs[run.name]}, key=lambda model: model.config)
+    publish_teachers([(teachers[model], model) for model in needed_models], results_dir)
     if jobs == 1:
         students = [complete(run, results_dir) for run in runs]
     else:
