@@ -1,0 +1,91 @@
+"""The INT8 deployment flow behind ``tools/deploy.py``: quantise, export, evaluate both."""
+import os.path as osp
+from dataclasses import asdict, dataclass
+from typing import Dict, Optional
+
+import torch
+from mmengine.config import Config
+from mmengine.logging import MMLogger
+from torch import nn
+
+from .calibrate import calibrate, calibration_dataloader
+from .export import export_onnx
+from .modules import is_quantized
+from .prepare import prepare_qat
+from .runtime import OnnxDetector
+from .scheme import QuantScheme
+
+
+@dataclass
+class DeployReport:
+    """mAPs of the fake-quantised PyTorch model and of the INT8 artifact on the val set."""
+
+    artifact: str
+    pytorch_metrics: Dict[str, float]
+    onnx_metrics: Dict[str, float]
+    artifact_bytes: int
+    calibration_batches: int = 0
+
+    def gap(self, metric: str = 'coco/bbox_mAP') -> float:
+        """|PyTorch fake-quant - ONNX Runtime INT8| for ``metric``."""
+        return abs(self.pytorch_metrics[metric] - self.onnx_metrics[metric])
+
+    def to_dict(self) -> dict:
+        return dict(asdict(self), map_gap=self.gap())
+
+
+def quantized_detector(cfg: Config, checkpoint: str, calib_images: int) -> tuple:
+    """The config's detector with ``checkpoint`` loaded, fake-quantised.
+
+    A QAT config (``model.type='mmkd.QuantizedDetector'``) builds it
+    prepared and its checkpoint holds the trained ranges. A float config's
+    checkpoint is quantised after training (PTQ): prepared, then calibrated
+    on ``calib_images`` training images. Returns the model and the number of
+    calibration batches (0 for a QAT checkpoint).
+    """
+    from mmkd.engine.teacher import build_detector, load_weights
+    model = build_detector(cfg)
+    if is_quantized(model):
+        load_weights(model, checkpoint, 'checkpoint', expected='the QAT config')
+        return model.eval(), 0
+    load_weights(model, checkpoint, 'checkpoint', expected='the config')
+    prepare_qat(model, QuantScheme(**cfg.get('quant_scheme', {})))
+    return model, calibrate(model, calibration_dataloader(cfg, calib_images))
+
+
+def evaluate(model, cfg: Config) -> Dict[str, float]:
+    """``cfg``'s val metrics (e.g. CocoMetric) of anything with ``val_step``."""
+    from mmengine.evaluator import Evaluator
+    from mmengine.runner import Runner
+
+    from mmkd.engine.evaluation import evaluate_detector
+    loader = Runner.build_dataloader(cfg.val_dataloader)
+    evaluator = Evaluator(cfg.val_evaluator)
+    evaluator.dataset_meta = loader.dataset.metainfo
+    return evaluate_detector(model, loader, evaluator)
+
+
+def example_inputs(model: nn.Module, cfg: Config) -> torch.Tensor:
+    """One preprocessed val batch: the export's example input."""
+    from mmengine.runner import Runner
+    data = next(iter(Runner.build_dataloader(cfg.val_dataloader)))
+    return model.data_preprocessor(data, False)['inputs']
+
+
+def deploy(cfg: Config, checkpoint: str, out: str, calib_images: int = 256,
+           save_calibrated: Optional[str] = None, threads: Optional[int] = None) -> DeployReport:
+    """Quantise ``checkpoint`` (PTQ, or a QAT checkpoint as it is), write the
+    INT8 ONNX artifact to ``out`` and evaluate it and the fake-quantised
+    PyTorch model on the config's val set with the config's evaluator."""
+    from mmdet.utils import register_all_modules
+    register_all_modules(init_default_scope=True)
+    logger = MMLogger.get_current_instance()
+    model, batches = quantized_detector(cfg, checkpoint, calib_images)
+    if save_calibrated:
+        torch.save({'state_dict': model.state_dict(), 'meta': dict(calibrated_from=checkpoint)}, save_calibrated)
+        logger.info(f'mmkd.quant: calibrated checkpoint (load_from of a QAT config): {save_calibrated}')
+    pytorch_metrics = evaluate(model, cfg)
+    with torch.no_grad():
+        export_onnx(model, out, example_inputs(model, cfg))
+    onnx_metrics = evaluate(OnnxDetector(out, model, threads), cfg)
+    return DeployReport(out, pytorch_metrics, onnx_metrics, osp.getsize(out), batches)

@@ -1,0 +1,65 @@
+"""ONNX export of a detector's tensor part (backbone, neck, head outputs).
+
+Post-processing (decoding, score threshold, NMS) stays in Python: the
+runtime's outputs go through the head's own ``predict_by_feat``
+(:class:`mmkd.quant.OnnxDetector`), so the deployed model and the PyTorch
+model share one post-processing. The nesting of the head's outputs (e.g.
+YOLOX: scores, boxes, objectness, each a list over levels) is stored in the
+ONNX file's metadata, so the file alone says how to read its outputs.
+"""
+from typing import List, Sequence, Tuple
+
+import torch
+from torch import Tensor, nn
+
+#: ONNX metadata key: the number of levels of each head output, comma-separated.
+OUTPUT_GROUPS_KEY = 'mmkd_output_groups'
+INPUT_NAME = 'inputs'
+
+
+class DetectorTensors(nn.Module):
+    """A single-stage detector's ``_forward``, flattened to a tuple of tensors."""
+
+    def __init__(self, detector: nn.Module) -> None:
+        super().__init__()
+        from mmdet.models.detectors import SingleStageDetector
+        if not isinstance(detector, SingleStageDetector):
+            raise TypeError(f'mmkd.quant exports single-stage detectors (YOLOX, RTMDet, RetinaNet, ...); '
+                            f'{type(detector).__name__} is not one')
+        self.detector = detector
+
+    def forward(self, inputs: Tensor) -> Tuple[Tensor, ...]:
+        return tuple(level for group in self.detector._forward(inputs) for level in group)
+
+    def output_groups(self, inputs: Tensor) -> List[int]:
+        """How many levels each head output has, from one run on ``inputs``."""
+        with torch.no_grad():
+            return [len(group) for group in self.detector._forward(inputs)]
+
+
+def group_outputs(flat: Sequence, groups: Sequence[int]) -> List[list]:
+    """Undo :class:`DetectorTensors`' flattening: one list per head output."""
+    ends = torch.tensor(list(groups)).cumsum(0).tolist()
+    return [list(flat[end - size:end]) for end, size in zip(ends, groups)]
+
+
+def export_onnx(detector: nn.Module, path: str, example: Tensor, opset: int = 17) -> List[int]:
+    """Write ``detector``'s tensor part to ``path`` (batch, height and width
+    dynamic); return the output groups stored in its metadata.
+
+    A fake-quantised detector exports its quantisers as
+    ``QuantizeLinear``/``DequantizeLinear`` pairs (the QDQ format), which
+    ONNX Runtime runs with INT8 kernels; a float detector exports float.
+    """
+    import onnx
+    module = DetectorTensors(detector).eval()
+    groups = module.output_groups(example)
+    names = [f'output{index}_level{level}' for index, size in enumerate(groups) for level in range(size)]
+    spatial = {0: 'batch', 2: 'height', 3: 'width'}
+    torch.onnx.export(module, (example, ), path, input_names=[INPUT_NAME], output_names=names,
+                      dynamic_axes={name: spatial for name in [INPUT_NAME, *names]},
+                      opset_version=opset, dynamo=False)
+    model = onnx.load(path)
+    onnx.helper.set_model_props(model, {OUTPUT_GROUPS_KEY: ','.join(map(str, groups))})
+    onnx.save(model, path)
+    return groups

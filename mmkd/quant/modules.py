@@ -1,0 +1,81 @@
+"""The quantised convolution and the switches of its fake-quantisers."""
+from typing import Iterator
+
+import torch
+from torch import Tensor, nn
+from torch.ao.quantization import FakeQuantize
+
+from .scheme import DEFAULT_SCHEME, QuantScheme
+
+
+def fake_quantize(quantizer: FakeQuantize, x: Tensor) -> Tensor:
+    """``quantizer(x)``; while exporting to ONNX, the same rounding with its
+    qparams fixed as constants.
+
+    ``FakeQuantize.forward`` branches on its enable flags, which the ONNX
+    tracer cannot follow; the functional ops below export as one
+    ``QuantizeLinear``/``DequantizeLinear`` pair with the scale and zero point
+    the module holds, which ONNX Runtime fuses into INT8 kernels.
+    """
+    if not torch.onnx.is_in_onnx_export():
+        return quantizer(x)
+    if quantizer.is_per_channel:
+        return torch.fake_quantize_per_channel_affine(x, quantizer.scale, quantizer.zero_point.int(),
+                                                      quantizer.ch_axis, quantizer.quant_min, quantizer.quant_max)
+    return torch.fake_quantize_per_tensor_affine(x, float(quantizer.scale), int(quantizer.zero_point),
+                                                 quantizer.quant_min, quantizer.quant_max)
+
+
+class QuantConv2d(nn.Conv2d):
+    """A ``Conv2d`` whose input, weight and output are fake-quantised.
+
+    It stays a ``Conv2d`` with the same ``weight``/``bias`` names, so module
+    paths, optimizer groups and checkpoint keys of the detector keep their
+    meaning; the quantisers' scales, zero points and observer ranges are
+    buffers, saved in the checkpoint (exact resume). Quantising the output as
+    well as the input is what lets ONNX Runtime run the convolution as one
+    ``QLinearConv`` (``DequantizeLinear -> Conv -> QuantizeLinear``).
+    """
+
+    def __init__(self, *args, scheme: QuantScheme = DEFAULT_SCHEME, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.input_quant = scheme.activation()
+        self.weight_quant = scheme.weight()
+        self.output_quant = scheme.activation()
+
+    @classmethod
+    def from_float(cls, conv: nn.Conv2d, scheme: QuantScheme) -> 'QuantConv2d':
+        """A quantised copy of ``conv`` sharing its parameters."""
+        quant = cls(conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride,
+                    padding=conv.padding, dilation=conv.dilation, groups=conv.groups, bias=conv.bias is not None,
+                    scheme=scheme, device=conv.weight.device)
+        quant.weight = conv.weight
+        quant.bias = conv.bias
+        return quant
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = fake_quantize(self.input_quant, x)
+        weight = fake_quantize(self.weight_quant, self.weight)
+        return fake_quantize(self.output_quant, self._conv_forward(x, weight, self.bias))
+
+
+def quantizers(model: nn.Module) -> Iterator[FakeQuantize]:
+    """Every fake-quantiser in ``model``."""
+    return (module for module in model.modules() if isinstance(module, FakeQuantize))
+
+
+def set_observers(model: nn.Module, enabled: bool) -> None:
+    """Let the observers of ``model`` update their ranges, or freeze them."""
+    for quantizer in quantizers(model):
+        quantizer.observer_enabled.fill_(int(enabled))
+
+
+def set_fake_quant(model: nn.Module, enabled: bool) -> None:
+    """Round to the INT8 grid (``True``), or pass values through unchanged."""
+    for quantizer in quantizers(model):
+        quantizer.fake_quant_enabled.fill_(int(enabled))
+
+
+def is_quantized(model: nn.Module) -> bool:
+    """Whether ``model`` holds quantised convolutions (prepared by :func:`prepare_qat`)."""
+    return any(isinstance(module, QuantConv2d) for module in model.modules())

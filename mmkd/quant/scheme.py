@@ -1,0 +1,44 @@
+"""The INT8 scheme: which observers and fake-quantisers the student gets.
+
+The scheme is chosen so that ONNX Runtime's QDQ kernels compute what the
+fake-quantised PyTorch model computes: ONNX ``QuantizeLinear`` accepts only the
+ranges ``(0, 255)`` (``uint8``) and ``(-128, 127)`` (``int8``), so activations
+are affine ``uint8`` per tensor and weights symmetric ``int8`` per output
+channel (``QLinearConv``'s layout).
+"""
+from dataclasses import dataclass
+
+import torch
+from torch.ao.quantization import FakeQuantize, MovingAverageMinMaxObserver, MovingAveragePerChannelMinMaxObserver
+
+
+@dataclass(frozen=True)
+class QuantScheme:
+    """Factories for the fake-quantisers of one quantised convolution.
+
+    Args:
+        activation_averaging: the moving-average constant of the activation
+            ranges during QAT (PyTorch's default 0.01): ranges follow the
+            weights slowly, so one odd batch does not move them.
+    """
+
+    activation_averaging: float = 0.01
+
+    def activation(self) -> FakeQuantize:
+        """Per-tensor affine ``uint8`` fake-quantiser of an activation."""
+        return FakeQuantize(observer=MovingAverageMinMaxObserver, averaging_constant=self.activation_averaging,
+                            quant_min=0, quant_max=255, dtype=torch.quint8, qscheme=torch.per_tensor_affine)
+
+    def weight(self) -> FakeQuantize:
+        """Per-output-channel symmetric ``int8`` fake-quantiser of a weight.
+
+        Its range is the weight's current one (averaging constant 1): weights
+        change under QAT, and the deployed kernel quantises the final weight.
+        """
+        return FakeQuantize(observer=MovingAveragePerChannelMinMaxObserver, averaging_constant=1.0,
+                            quant_min=-128, quant_max=127, dtype=torch.qint8,
+                            qscheme=torch.per_channel_symmetric, ch_axis=0)
+
+
+#: The scheme used when none is configured.
+DEFAULT_SCHEME = QuantScheme()
