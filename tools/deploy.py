@@ -50,9 +50,9 @@ def main() -> None:
     summary = report.to_dict()
     with open(args.int8 + '.json', 'w') as file:
         json.dump(summary, file, indent=2)
-    print(f"bbox_mAP  PyTorch fake-quant {report.pytorch_metrics['coco/bbox_mAP']:.4f}  "
-          f"ONNX Runtime INT8 {report.onnx_metrics['coco/bbox_mAP']:.4f}  gap {report.gap():.4f}  "
-          f'artifact {args.int8} ({report.artifact_bytes / 1e6:.2f} MB)')
+    pytorch_map, onnx_map = report.maps()
+    print(f'bbox_mAP  PyTorch fake-quant {pytorch_map:.4f}  ONNX Runtime INT8 {onnx_map:.4f}  '
+          f'gap {report.gap():.4f}  artifact {args.int8} ({report.artifact_bytes / 1e6:.2f} MB)')
     if report.gap() > args.max_map_gap:
         print(f'error: the INT8 artifact differs from the fake-quantised model by more than '
               f'{args.max_map_gap} mAP', file=sys.stderr)

@@ -1,7 +1,7 @@
 """The INT8 deployment flow behind ``tools/deploy.py``: quantise, export, evaluate both."""
 import os.path as osp
 from dataclasses import asdict, dataclass
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import torch
 from mmengine.config import Config
@@ -26,9 +26,15 @@ class DeployReport:
     artifact_bytes: int
     calibration_batches: int = 0
 
+    def maps(self, metric: str = 'coco/bbox_mAP') -> Tuple[float, float]:
+        """``metric`` of the PyTorch and the ONNX Runtime model; 0 where the
+        model predicted nothing (CocoMetric then returns no metrics)."""
+        return self.pytorch_metrics.get(metric, 0.0), self.onnx_metrics.get(metric, 0.0)
+
     def gap(self, metric: str = 'coco/bbox_mAP') -> float:
         """|PyTorch fake-quant - ONNX Runtime INT8| for ``metric``."""
-        return abs(self.pytorch_metrics[metric] - self.onnx_metrics[metric])
+        pytorch, onnx = self.maps(metric)
+        return abs(pytorch - onnx)
 
     def to_dict(self) -> dict:
         return dict(asdict(self), map_gap=self.gap())

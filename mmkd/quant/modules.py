@@ -1,5 +1,5 @@
 """The quantised convolution and the switches of its fake-quantisers."""
-from typing import Iterator
+from typing import Iterator, List
 
 import torch
 from torch import Tensor, nn
@@ -57,6 +57,16 @@ class QuantConv2d(nn.Conv2d):
         x = fake_quantize(self.input_quant, x)
         weight = fake_quantize(self.weight_quant, self.weight)
         return fake_quantize(self.output_quant, self._conv_forward(x, weight, self.bias))
+
+
+def bias_overflows(model: nn.Module) -> List[str]:
+    """Quantised convs whose bias does not fit ``int32`` in units of input
+    scale times weight scale (how ONNX Runtime's ``QLinearConv`` stores it)."""
+    limit = torch.iinfo(torch.int32).max
+    return [name for name, module in model.named_modules()
+            if isinstance(module, QuantConv2d) and module.bias is not None
+            and bool((module.bias.detach().abs() / (module.input_quant.scale * module.weight_quant.scale)
+                      > limit).any())]
 
 
 def quantizers(model: nn.Module) -> Iterator[FakeQuantize]:

@@ -20,13 +20,20 @@ class QuantScheme:
         activation_averaging: the moving-average constant of the activation
             ranges during QAT (PyTorch's default 0.01): ranges follow the
             weights slowly, so one odd batch does not move them.
+        activation_min_scale: the smallest activation scale. ONNX Runtime
+            stores a convolution's bias as ``int32`` in units of input scale
+            times weight scale; a near-constant input (a dead channel group,
+            an untrained model) would make that unit so small that a bias
+            such as YOLOX's prior ``-4.6`` overflows ``int32``.
     """
 
     activation_averaging: float = 0.01
+    activation_min_scale: float = 1e-5
 
     def activation(self) -> FakeQuantize:
         """Per-tensor affine ``uint8`` fake-quantiser of an activation."""
         return FakeQuantize(observer=MovingAverageMinMaxObserver, averaging_constant=self.activation_averaging,
+                            eps=self.activation_min_scale,
                             quant_min=0, quant_max=255, dtype=torch.quint8, qscheme=torch.per_tensor_affine)
 
     def weight(self) -> FakeQuantize:
