@@ -7,6 +7,9 @@ from torch.ao.quantization import FakeQuantize
 
 from .scheme import DEFAULT_SCHEME, QuantScheme
 
+#: The integer range of each ONNX ``QuantizeLinear`` output type.
+ONNX_RANGES = {torch.qint8: (-128, 127), torch.quint8: (0, 255)}
+
 
 def fake_quantize(quantizer: FakeQuantize, x: Tensor) -> Tensor:
     """``quantizer(x)``; while exporting to ONNX, the same rounding with its
@@ -15,15 +18,19 @@ def fake_quantize(quantizer: FakeQuantize, x: Tensor) -> Tensor:
     ``FakeQuantize.forward`` branches on its enable flags, which the ONNX
     tracer cannot follow; the functional ops below export as one
     ``QuantizeLinear``/``DequantizeLinear`` pair with the scale and zero point
-    the module holds, which ONNX Runtime fuses into INT8 kernels.
+    the module holds, which ONNX Runtime fuses into INT8 kernels. ONNX knows
+    only the full range of each type, so a narrow grid (weights' ``[-127,
+    127]``) is exported as its type's range: the values, already on the
+    narrow grid's scale, never reach the extra point.
     """
     if not torch.onnx.is_in_onnx_export():
         return quantizer(x)
+    quant_min, quant_max = ONNX_RANGES[quantizer.dtype]
     if quantizer.is_per_channel:
         return torch.fake_quantize_per_channel_affine(x, quantizer.scale, quantizer.zero_point.int(),
-                                                      quantizer.ch_axis, quantizer.quant_min, quantizer.quant_max)
+                                                      quantizer.ch_axis, quant_min, quant_max)
     return torch.fake_quantize_per_tensor_affine(x, float(quantizer.scale), int(quantizer.zero_point),
-                                                 quantizer.quant_min, quantizer.quant_max)
+                                                 quant_min, quant_max)
 
 
 class QuantConv2d(nn.Conv2d):
@@ -42,6 +49,20 @@ class QuantConv2d(nn.Conv2d):
         self.input_quant = scheme.activation()
         self.weight_quant = scheme.weight()
         self.output_quant = scheme.activation()
+        self.observe_weight()
+
+    def observe_weight(self) -> None:
+        """Set the weight quantiser's per-channel range from the current weight.
+
+        This also gives its buffers their per-channel shapes, so a checkpoint
+        of a prepared model loads into a freshly prepared one with every key
+        and shape matching.
+        """
+        with torch.no_grad():
+            self.weight_quant.activation_post_process(self.weight)
+            scale, zero_point = self.weight_quant.calculate_qparams()
+            self.weight_quant.scale.resize_(scale.shape).copy_(scale)
+            self.weight_quant.zero_point.resize_(zero_point.shape).copy_(zero_point)
 
     @classmethod
     def from_float(cls, conv: nn.Conv2d, scheme: QuantScheme) -> 'QuantConv2d':
@@ -51,6 +72,7 @@ class QuantConv2d(nn.Conv2d):
                     scheme=scheme, device=conv.weight.device)
         quant.weight = conv.weight
         quant.bias = conv.bias
+        quant.observe_weight()
         return quant
 
     def forward(self, x: Tensor) -> Tensor:

@@ -44,11 +44,10 @@ def prepare_qat(model: nn.Module, scheme: QuantScheme = DEFAULT_SCHEME) -> Quant
     (:class:`mmkd.quant.QuantObserverHook`), never from set-up probes.
     """
     report = QuantReport(folded=fold_batch_norms(model))
-    for name, module in list(model.named_modules()):
-        for child_name, child in module.named_children():
-            if _quantizable(child):
-                setattr(module, child_name, QuantConv2d.from_float(child, scheme))
-                report.quantized.append(f'{name}.{child_name}' if name else child_name)
+    report.quantized = [name for name, module in model.named_modules() if name and _quantizable(module)]
+    for name in report.quantized:
+        parent, _, child = name.rpartition('.')
+        setattr(model.get_submodule(parent), child, QuantConv2d.from_float(model.get_submodule(name), scheme))
     report.float_modules = [f'{name} ({type(module).__name__})' for name, module in model.named_modules()
                             if not isinstance(module, QuantConv2d)
                             and next(module.parameters(recurse=False), None) is not None]

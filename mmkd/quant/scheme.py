@@ -1,10 +1,9 @@
 """The INT8 scheme: which observers and fake-quantisers the student gets.
 
 The scheme is chosen so that ONNX Runtime's QDQ kernels compute what the
-fake-quantised PyTorch model computes: ONNX ``QuantizeLinear`` accepts only the
-ranges ``(0, 255)`` (``uint8``) and ``(-128, 127)`` (``int8``), so activations
-are affine ``uint8`` per tensor and weights symmetric ``int8`` per output
-channel (``QLinearConv``'s layout).
+fake-quantised PyTorch model computes: activations affine ``uint8`` per
+tensor, weights symmetric ``int8`` per output channel (``QLinearConv``'s
+layout).
 """
 from dataclasses import dataclass
 
@@ -41,9 +40,14 @@ class QuantScheme:
 
         Its range is the weight's current one (averaging constant 1): weights
         change under QAT, and the deployed kernel quantises the final weight.
+        The grid is the narrow ``[-127, 127]`` (scale ``max|w| / 127``, as
+        ONNX Runtime's own quantiser does): with the full ``[-128, 127]``
+        PyTorch's symmetric scale is ``max|w| / 127.5``, which puts the
+        largest weight of every channel exactly half-way between two grid
+        points, where PyTorch and ONNX Runtime round it differently.
         """
         return FakeQuantize(observer=MovingAveragePerChannelMinMaxObserver, averaging_constant=1.0,
-                            quant_min=-128, quant_max=127, dtype=torch.qint8,
+                            quant_min=-127, quant_max=127, dtype=torch.qint8,
                             qscheme=torch.per_channel_symmetric, ch_axis=0)
 
 
