@@ -43,6 +43,10 @@ def test_ptq_artifact_runs_int8_kernels_and_keeps_the_map(ptq):
     load_weights(calibrated, str(work_dir / 'calibrated.pth'), 'calibrated')
     convs = sum(isinstance(module, QuantConv2d) for module in calibrated.modules())
     assert 'Conv' not in ops and ops.count('QLinearConv') == convs  # every conv runs as an INT8 kernel
+    stored = onnx.load(report.artifact).graph.initializer
+    assert sum(tensor.data_type == onnx.TensorProto.INT8 and len(tensor.dims) == 4 for tensor in stored) == convs
+    float_bytes = sum(param.numel() * 4 for param in calibrated.parameters())
+    assert report.artifact_bytes < float_bytes / 3  # INT8 weights; float biases and scales remain
 
 
 def test_exported_outputs_match_the_fake_quantised_model(ptq):
