@@ -9,11 +9,11 @@ from .builder import QuantizedDetector
 from .calibrate import calibrate, calibration_dataloader
 from .export import DetectorTensors, export_onnx
 from .hook import QuantObserverHook
-from .modules import QuantConv2d, is_quantized, set_fake_quant, set_observers
+from .modules import QuantConv2d, QuantSiLU, is_quantized, set_fake_quant, set_observers
 from .prepare import QuantReport, prepare_qat
 from .runtime import OnnxDetector
 from .scheme import QuantScheme
 
 __all__ = ['QuantizedDetector', 'calibrate', 'calibration_dataloader', 'DetectorTensors', 'export_onnx',
-           'QuantObserverHook', 'QuantConv2d', 'is_quantized', 'set_fake_quant', 'set_observers', 'QuantReport',
-           'prepare_qat', 'OnnxDetector', 'QuantScheme']
+           'QuantObserverHook', 'QuantConv2d', 'QuantSiLU', 'is_quantized', 'set_fake_quant', 'set_observers',
+           'QuantReport', 'prepare_qat', 'OnnxDetector', 'QuantScheme']

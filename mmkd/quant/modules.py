@@ -81,6 +81,27 @@ class QuantConv2d(nn.Conv2d):
         return fake_quantize(self.output_quant, self._conv_forward(x, weight, self.bias))
 
 
+class QuantSiLU(nn.Module):
+    """SiLU (``x * sigmoid(x)``, mmcv's ``Swish``) with its sigmoid and its
+    product fake-quantised.
+
+    Its input is the quantised output of the conv before it, so ONNX Runtime
+    runs it as ``QLinearSigmoid`` (a 256-entry table) and ``QLinearMul``:
+    without these two quantisers every SiLU runs in float between a
+    ``DequantizeLinear`` and a ``QuantizeLinear``, which took most of the
+    INT8 speed-up (measured on the NEON student, batch 8: 205 ms with float
+    SiLU, 117 ms quantised, FP32 ONNX Runtime 195 ms).
+    """
+
+    def __init__(self, scheme: QuantScheme = DEFAULT_SCHEME) -> None:
+        super().__init__()
+        self.sigmoid_quant = scheme.activation()
+        self.output_quant = scheme.activation()
+
+    def forward(self, x: Tensor) -> Tensor:
+        return fake_quantize(self.output_quant, x * fake_quantize(self.sigmoid_quant, torch.sigmoid(x)))
+
+
 def bias_overflows(model: nn.Module) -> List[str]:
     """Quantised convs whose bias does not fit ``int32`` in units of input
     scale times weight scale (how ONNX Runtime's ``QLinearConv`` stores it)."""
