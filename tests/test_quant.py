@@ -33,6 +33,7 @@ def ptq(tmp_path_factory, synth_root, teacher_checkpoint):
 def test_ptq_artifact_runs_int8_kernels_and_keeps_the_map(ptq):
     cfg, report, work_dir = ptq
     assert report.calibration_batches == 2  # 8 images, val batch size 4
+    assert report.float_metrics is not None  # the reference of the PTQ drop
     assert report.gap() <= 0.005  # the bound between the INT8 artifact and the fake-quantised model
     options = onnxruntime.SessionOptions()
     options.optimized_model_filepath = str(work_dir / 'optimized.onnx')
@@ -140,7 +141,7 @@ def test_qat_checkpoint_restores_every_quantiser_exactly(qat):
 def test_qat_checkpoint_deploys_with_the_tool(qat, tmp_path):
     cfg, runner, work_dir = qat
     report = deploy(cfg, str(work_dir / 'epoch_1.pth'), str(tmp_path / 'qat.onnx'))
-    assert report.calibration_batches == 0 and report.gap() <= 0.005
+    assert report.calibration_batches == 0 and report.float_metrics is None and report.gap() <= 0.005
     assert Path(report.artifact).stat().st_size > 0
 
 

@@ -51,7 +51,9 @@ def main() -> None:
     with open(args.int8 + '.json', 'w') as file:
         json.dump(summary, file, indent=2)
     pytorch_map, onnx_map = report.maps()
-    print(f'bbox_mAP  PyTorch fake-quant {pytorch_map:.4f}  ONNX Runtime INT8 {onnx_map:.4f}  '
+    float_map = '' if report.float_metrics is None else \
+        f"FP32 {report.float_metrics.get('coco/bbox_mAP', 0.0):.4f}  "
+    print(f'bbox_mAP  {float_map}PyTorch fake-quant {pytorch_map:.4f}  ONNX Runtime INT8 {onnx_map:.4f}  '
           f'gap {report.gap():.4f}  artifact {args.int8} ({report.artifact_bytes / 1e6:.2f} MB)')
     if report.gap() > args.max_map_gap:
         print(f'error: the INT8 artifact differs from the fake-quantised model by more than '

@@ -18,13 +18,15 @@ from .scheme import QuantScheme
 
 @dataclass
 class DeployReport:
-    """mAPs of the fake-quantised PyTorch model and of the INT8 artifact on the val set."""
+    """Val metrics of the float model (PTQ only), the fake-quantised PyTorch
+    model and the INT8 artifact."""
 
     artifact: str
     pytorch_metrics: Dict[str, float]
     onnx_metrics: Dict[str, float]
     artifact_bytes: int
     calibration_batches: int = 0
+    float_metrics: Optional[Dict[str, float]] = None
 
     def maps(self, metric: str = 'coco/bbox_mAP') -> Tuple[float, float]:
         """``metric`` of the PyTorch and the ONNX Runtime model; 0 where the
@@ -45,18 +47,21 @@ def quantized_detector(cfg: Config, checkpoint: str, calib_images: int) -> tuple
 
     A QAT config (``model.type='mmkd.QuantizedDetector'``) builds it
     prepared and its checkpoint holds the trained ranges. A float config's
-    checkpoint is quantised after training (PTQ): prepared, then calibrated
-    on ``calib_images`` training images. Returns the model and the number of
-    calibration batches (0 for a QAT checkpoint).
+    checkpoint is quantised after training (PTQ): evaluated as it is (the
+    reference of the PTQ drop), prepared, then calibrated on
+    ``calib_images`` training images. Returns the model, the number of
+    calibration batches and the float model's metrics (0 and ``None`` for a
+    QAT checkpoint).
     """
     from mmkd.engine.teacher import build_detector, load_weights
     model = build_detector(cfg)
     if is_quantized(model):
         load_weights(model, checkpoint, 'checkpoint', expected='the QAT config')
-        return model.eval(), 0
+        return model.eval(), 0, None
     load_weights(model, checkpoint, 'checkpoint', expected='the config')
+    float_metrics = evaluate(model.eval(), cfg)
     prepare_qat(model, QuantScheme(**cfg.get('quant_scheme', {})))
-    return model, calibrate(model, calibration_dataloader(cfg, calib_images))
+    return model, calibrate(model, calibration_dataloader(cfg, calib_images)), float_metrics
 
 
 def evaluate(model, cfg: Config) -> Dict[str, float]:
@@ -81,12 +86,13 @@ def example_inputs(model: nn.Module, cfg: Config) -> torch.Tensor:
 def deploy(cfg: Config, checkpoint: str, out: str, calib_images: int = 256,
            save_calibrated: Optional[str] = None, threads: Optional[int] = None) -> DeployReport:
     """Quantise ``checkpoint`` (PTQ, or a QAT checkpoint as it is), write the
-    INT8 ONNX artifact to ``out`` and evaluate it and the fake-quantised
-    PyTorch model on the config's val set with the config's evaluator."""
+    INT8 ONNX artifact to ``out`` and evaluate it, the fake-quantised PyTorch
+    model and (PTQ) the float model on the config's val set with the
+    config's evaluator."""
     from mmdet.utils import register_all_modules
     register_all_modules(init_default_scope=True)
     logger = MMLogger.get_current_instance()
-    model, batches = quantized_detector(cfg, checkpoint, calib_images)
+    model, batches, float_metrics = quantized_detector(cfg, checkpoint, calib_images)
     if save_calibrated:
         torch.save({'state_dict': model.state_dict(), 'meta': dict(calibrated_from=checkpoint)}, save_calibrated)
         logger.info(f'mmkd.quant: calibrated checkpoint (load_from of a QAT config): {save_calibrated}')
@@ -94,4 +100,4 @@ def deploy(cfg: Config, checkpoint: str, out: str, calib_images: int = 256,
     with torch.no_grad():
         export_onnx(model, out, example_inputs(model, cfg))
     onnx_metrics = evaluate(OnnxDetector(out, model, threads), cfg)
-    return DeployReport(out, pytorch_metrics, onnx_metrics, osp.getsize(out), batches)
+    return DeployReport(out, pytorch_metrics, onnx_metrics, osp.getsize(out), batches, float_metrics)
