@@ -125,6 +125,8 @@ def test_qat_trains_the_fake_quantised_student_with_the_float_teacher(qat):
     observed = [key for key in trained if key.endswith('output_quant.activation_post_process.max_val')]
     assert any(not torch.equal(trained[key], calibrated[key]) for key in observed)  # ranges followed the batches
     assert all(int(quantizer.observer_enabled) == 0 for quantizer in quantizers(runner.model))  # frozen outside
+    conv = runner.model.bbox_head.multi_level_conv_reg[0]  # weight ranges describe the last step's weights
+    torch.testing.assert_close(conv.weight_quant.scale, conv.weight.detach().abs().amax(dim=(1, 2, 3)) / 127)
 
 
 def test_qat_checkpoint_restores_every_quantiser_exactly(qat):

@@ -6,7 +6,7 @@ from mmengine.hooks import Hook
 from mmkd.registry import HOOKS
 from mmkd.utils.modules import unwrap
 
-from .modules import set_observers
+from .modules import QuantConv2d, set_observers
 
 
 @HOOKS.register_module()
@@ -28,9 +28,18 @@ class QuantObserverHook(Hook):
 
     def __init__(self, freeze_iter: Optional[int] = None) -> None:
         self.freeze_iter = freeze_iter
+        self._observing = False
 
     def before_train_iter(self, runner, batch_idx: int, data_batch: Any = None) -> None:
-        set_observers(unwrap(runner.model), self.freeze_iter is None or runner.iter < self.freeze_iter)
+        self._observing = self.freeze_iter is None or runner.iter < self.freeze_iter
+        set_observers(unwrap(runner.model), self._observing)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
-        set_observers(unwrap(runner.model), False)
+        """Freeze the ranges; weight ranges first follow this step's update, so
+        a checkpoint's (and the export's) weight scales describe its weights."""
+        model = unwrap(runner.model)
+        if self._observing:
+            for module in model.modules():
+                if isinstance(module, QuantConv2d):
+                    module.observe_weight()
+        set_observers(model, False)
