@@ -89,8 +89,9 @@ class QuantSiLU(nn.Module):
     runs it as ``QLinearSigmoid`` (a 256-entry table) and ``QLinearMul``:
     without these two quantisers every SiLU runs in float between a
     ``DequantizeLinear`` and a ``QuantizeLinear``, which took most of the
-    INT8 speed-up (measured on the NEON student, batch 8: 205 ms with float
-    SiLU, 117 ms quantised, FP32 ONNX Runtime 195 ms).
+    INT8 speed-up (NEON student, 416 px, batch 8, one thread: 174 ms with
+    float SiLU, 114 ms quantised, FP32 ONNX Runtime 192 ms; see
+    ``docs/quantisation.md``).
     """
 
     def __init__(self, scheme: QuantScheme = DEFAULT_SCHEME) -> None:

@@ -50,10 +50,9 @@ def prepare_qat(model: nn.Module, scheme: QuantScheme = DEFAULT_SCHEME) -> Quant
 
     BNs that follow a convolution in a ``ConvModule`` are folded into it;
     every plain ``Conv2d`` becomes a :class:`QuantConv2d` and every SiLU a
-    :class:`QuantSiLU`. Any other module
-    that owns parameters (a BN without a conv before it, GroupNorm, Linear,
-    deformable convs, learnable scales) is left float and listed by path and
-    type in the report and the log. Observers start frozen: ranges come from
+    :class:`QuantSiLU`. Any other module that owns parameters (a BN without
+    a conv before it, GroupNorm, Linear, deformable convs, learnable scales)
+    is left float and listed by path and type in the report and the log. Observers start frozen: ranges come from
     calibration (:func:`mmkd.quant.calibrate`) or from the training iterations
     (:class:`mmkd.quant.QuantObserverHook`), never from set-up probes.
     """
