@@ -1,6 +1,7 @@
 """The INT8 deployment flow behind ``tools/deploy.py``: quantise, export, evaluate both."""
 import os.path as osp
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Dict, Optional, Tuple
 
 import torch
@@ -93,6 +94,8 @@ def deploy(cfg: Config, checkpoint: str, out: str, calib_images: int = 256,
     register_all_modules(init_default_scope=True)
     logger = MMLogger.get_current_instance()
     model, batches, float_metrics = quantized_detector(cfg, checkpoint, calib_images)
+    for path in filter(None, (out, save_calibrated)):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
     if save_calibrated:
         torch.save({'state_dict': model.state_dict(), 'meta': dict(calibrated_from=checkpoint)}, save_calibrated)
         logger.info(f'mmkd.quant: calibrated checkpoint (load_from of a QAT config): {save_calibrated}')

@@ -58,7 +58,7 @@ def export_onnx(detector: nn.Module, path: str, example: Tensor, opset: int = 17
     if overflows:
         raise ValueError(f'mmkd.quant: the biases of {", ".join(overflows)} do not fit int32 at their input '
                          'and weight scales, so ONNX Runtime would not compute what the fake-quantised model '
-                         'does; raise QuantScheme.activation_min_scale (quant_scheme in the config)')
+                         'does; raise activation_min_scale (a QAT config: model.scheme; PTQ: quant_scheme)')
     module = DetectorTensors(detector).eval()
     groups = module.output_groups(example)
     names = [f'output{index}_level{level}' for index, size in enumerate(groups) for level in range(size)]
