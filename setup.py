@@ -14,4 +14,8 @@ setup(
         'pycocotools',
         'numpy',
     ],
+    extras_require={
+        # INT8 export and inference (mmkd.quant, tools/deploy.py): `MMKD_EXTRAS=quant bash tools/install.sh`
+        'quant': ['onnx==1.23.2', 'onnxruntime==1.32.0'],
+    },
 )

@@ -3,6 +3,8 @@
 # A second run checks a stamp file and returns in seconds.
 #   mmcv 2.1.0 has no wheel on PyPI. When ../shared/wheels holds a matching wheel it is used
 #   as a cache; otherwise mmcv is built from source (about 20-25 minutes on 2 cores).
+# Optional extras (setup.py extras_require), after the core stack: MMKD_EXTRAS=quant bash tools/install.sh
+#   quant: onnx and onnxruntime for INT8 export and inference (mmkd.quant, tools/deploy.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -11,7 +13,21 @@ PY=${PYTHON:-python3.11}
 STAMP=$VENV/.mmkd-installed
 REQ_HASH=$(cat setup.py tools/install.sh | sha1sum | cut -c1-12)
 
+install_extras() {
+  local extra
+  local extras=${MMKD_EXTRAS:-}
+  for extra in ${extras//,/ }; do
+    local extra_stamp=$VENV/.mmkd-installed-$extra
+    if [ ! -f "$extra_stamp" ] || [ "$(cat "$extra_stamp")" != "$REQ_HASH" ]; then
+      echo "[mmkd install] extra: $extra"
+      "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-build-isolation -e ".[$extra]"
+      echo "$REQ_HASH" > "$extra_stamp"
+    fi
+  done
+}
+
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$REQ_HASH" ]; then
+  install_extras
   exit 0
 fi
 
@@ -45,3 +61,4 @@ $PIP install -q --no-build-isolation --no-deps -e .
 $PIP install -q --no-deps "deepforest==2.1.0"
 $VENV/bin/python -c "import mmkd, mmcv.ops, mmdet; print('[mmkd install] ok: mmdet', mmdet.__version__)"
 echo "$REQ_HASH" > "$STAMP"
+install_extras
