@@ -108,7 +108,8 @@ DATASETS = {
         'neon', 'NEON tree crowns (real aerial RGB, 1 class), 17 val tiles',
         TrainedModel('configs/yolox/yolox_teacher_neon.py', 'work_dirs/yolox_teacher_neon'),
         'configs/yolox/yolox_student_neon.py',
-        _yolox_methods('neon', FEATURE_METHODS + RESPONSE_METHODS + ('fgd_sigmoid_kd',))),
+        {**_yolox_methods('neon', FEATURE_METHODS + RESPONSE_METHODS + ('fgd_sigmoid_kd',)),
+         'fgd_fixed_weight': 'configs/distill/ablations/fgd_fixed_weight_yolox_neon.py'}),
     # choosing loss weights: trained on 32 train tiles, evaluated on the other 7 (never on val)
     'neon_holdout': Dataset(
         'neon_holdout', 'NEON held-out train tiles (weight selection: 32 train tiles fit, 7 held out)',
