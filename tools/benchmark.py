@@ -380,7 +380,7 @@ def run_dataset(dataset: Dataset, methods: Sequence[str], seeds: Sequence[int], 
     teachers = teacher_runs(dataset, methods, results_dir)
     threads = 0 if jobs == 1 else max(1, (os.cpu_count() or 1) // jobs)
     runs, needs = [], {}
-    for method in (BASELINE, *methods):
+    for method in dict.fromkeys((BASELINE, *methods)):  # --methods baseline: the baseline runs alone
         needed = [] if method == BASELINE else [dataset.teacher, *dataset.extra_teachers.get(method, ())]
         config = method_config(dataset, method)
         options = [*dataset.options, *ratio_options(config, method)]
@@ -403,7 +403,7 @@ def run_dataset(dataset: Dataset, methods: Sequence[str], seeds: Sequence[int], 
 def stored_runs(dataset: str, methods: Sequence[str], seeds: Sequence[int], results_dir: Path) -> List[Run]:
     """The records of the teacher and of every (method, seed), for ``--report-only``."""
     own_teacher = [] if DATASETS[dataset].teacher_of else [(TEACHER, TEACHER_SEED)]
-    wanted = own_teacher + [(method, seed) for method in (BASELINE, *methods) for seed in seeds]
+    wanted = own_teacher + [(method, seed) for method in dict.fromkeys((BASELINE, *methods)) for seed in seeds]
     files = [record_file(results_dir, dataset, method, seed) for method, seed in wanted]
     missing = [str(path) for path in files if not path.is_file()]
     if missing:
@@ -685,7 +685,8 @@ def plan(args: argparse.Namespace) -> Tuple[Dict[str, Sequence[str]], Sequence[i
     if args.methods:
         methods_by_dataset = {name: args.methods for name in methods_by_dataset}
     for name, methods in methods_by_dataset.items():
-        unknown = sorted({method.split(RATIO_MARK)[0] for method in methods} - set(DATASETS[name].method_configs))
+        unknown = sorted({method.split(RATIO_MARK)[0] for method in methods}
+                         - {BASELINE, *DATASETS[name].method_configs})
         if unknown:
             fail(f'--methods: {", ".join(unknown)} has no config for dataset {name}; '
                  f'choose from {", ".join(DATASETS[name].method_configs)}')
