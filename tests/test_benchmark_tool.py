@@ -249,3 +249,20 @@ def test_a_teacher_trained_here_is_kept_beside_its_record(tmp_path, monkeypatch)
     kept = torch.load(benchmark.teacher_weights(tmp_path / 'results', teacher))
     assert set(kept) == {'state_dict', 'meta'} and torch.equal(kept['state_dict']['w'], torch.zeros(3))
     assert model.published.read_bytes() == benchmark.teacher_weights(tmp_path / 'results', teacher).read_bytes()
+
+
+def test_retrain_trains_a_recorded_run_again_and_compares_without_touching_the_record(tmp_path, monkeypatch, capsys):
+    trained = []
+    monkeypatch.setattr(benchmark, 'train', trained.append)
+    monkeypatch.setattr(benchmark, 'evaluate', lambda run: {key: 0.25 for key in benchmark.METRICS})
+    monkeypatch.setattr(benchmark, 'logged_points', lambda run: ([], []))
+    monkeypatch.setattr(benchmark, 'measured_balance', lambda run: {})
+    write_records(tmp_path, [make_run('fgd', 0, 0.25), make_run('pkd', 0, 0.30)])
+    before = {path: path.read_bytes() for path in tmp_path.rglob('*.json')}
+    same = benchmark.complete(benchmark.Run('neon', 'fgd', 0, 'x.py', 'w', config_hash='abc'), tmp_path, True)
+    other = benchmark.complete(benchmark.Run('neon', 'pkd', 0, 'x.py', 'w', config_hash='abc'), tmp_path, True)
+    assert trained == [same, other] and same.metrics['bbox_mAP'] == other.metrics['bbox_mAP'] == 0.25
+    assert {path: path.read_bytes() for path in tmp_path.rglob('*.json')} == before
+    out = capsys.readouterr().out
+    assert 'neon/fgd/seed0: bbox_mAP 0.2500 retrained, reproduces the record' in out
+    assert 'neon/pkd/seed0: bbox_mAP 0.2500 retrained, differs from (0.3000) the record' in out

@@ -288,20 +288,28 @@ def measured_balance(run: Run) -> Dict[str, Dict[str, float]]:
             for term, total in sorted(state['term_sums'].items())}
 
 
-def complete(run: Run, results_dir: Path) -> Run:
-    """Train and evaluate ``run`` and write its record, or read the record of the same run."""
+def complete(run: Run, results_dir: Path, retrain: bool = False) -> Run:
+    """Train and evaluate ``run`` and write its record, or read the record of the same run.
+
+    With ``retrain``, a run that has a record is trained again and compared with it; the record is left as it is.
+    """
     record = record_file(results_dir, run.dataset, run.method, run.seed)
-    if record.is_file():
-        stored = read_record(record)
-        if run.matches(stored):
-            return stored
+    stored = read_record(record) if record.is_file() else None
+    if stored is not None and not run.matches(stored):
         log(f'{run.name}: the record is of config {stored.config_hash} with {stored.threads} threads, '
             f'now {run.config_hash} with {run.threads}; training anew')
+        stored = None
+    if stored is not None and not retrain:
+        return stored
     train(run)
     run.metrics = evaluate(run)
     run.losses, run.val_curve = logged_points(run)
     run.balance = measured_balance(run)
     run.git_commit = git_commit()
+    if stored is not None:
+        verdict = 'reproduces' if run.metrics == stored.metrics else f'differs from ({stored.metrics["bbox_mAP"]:.4f})'
+        log(f'{run.name}: bbox_mAP {run.metrics["bbox_mAP"]:.4f} retrained, {verdict} the record {record}')
+        return run
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps(asdict(run), indent=1))
     log(f'{run.name}: bbox_mAP {run.metrics["bbox_mAP"]:.4f}, record {record}')
@@ -375,8 +383,11 @@ def teacher_runs(dataset: Dataset, methods: Sequence[str], results_dir: Path) ->
 
 
 def run_dataset(dataset: Dataset, methods: Sequence[str], seeds: Sequence[int], results_dir: Path,
-                jobs: int = 1) -> List[Run]:
-    """The teacher's run, then the baseline's and each method's for every seed, ``jobs`` at a time."""
+                jobs: int = 1, retrain: bool = False) -> List[Run]:
+    """The teacher's run, then the baseline's and each method's for every seed, ``jobs`` at a time.
+
+    ``retrain``: the student runs train even where they have a record, and are compared with it.
+    """
     teachers = teacher_runs(dataset, methods, results_dir)
     threads = 0 if jobs == 1 else max(1, (os.cpu_count() or 1) // jobs)
     runs, needs = [], {}
@@ -388,14 +399,14 @@ def run_dataset(dataset: Dataset, methods: Sequence[str], seeds: Sequence[int], 
             runs.append(new_run(dataset, method, seed, config, [teachers[model].config_hash for model in needed],
                                 options, threads))
             needs[runs[-1].name] = needed
-    pending = [run for run in runs if not has_record(run, results_dir)]
+    pending = [run for run in runs if retrain or not has_record(run, results_dir)]
     needed_models = sorted({model for run in pending for model in needs[run.name]}, key=lambda model: model.config)
     publish_teachers([(teachers[model], model) for model in needed_models], results_dir)
     if jobs == 1:
-        students = [complete(run, results_dir) for run in runs]
+        students = [complete(run, results_dir, retrain) for run in runs]
     else:
         with ProcessPoolExecutor(jobs, mp_context=get_context('spawn')) as pool:
-            students = list(pool.map(complete, runs, [results_dir] * len(runs)))
+            students = list(pool.map(complete, runs, [results_dir] * len(runs), [retrain] * len(runs)))
     own_teacher = [] if dataset.teacher_of else [teachers[dataset.teacher]]
     return own_teacher + students
 
@@ -673,6 +684,10 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument('--jobs', type=int, default=1,
                         help='student runs at a time, each with cores / jobs threads (benchmarks/parallel_runs.py '
                              'measures which is faster); records are per thread count')
+    parser.add_argument('--retrain', action='store_true',
+                        help='train the student runs even where a record exists, and say whether each reproduces it '
+                             '(the records stay as they are; the teacher comes from its record and weights; a run '
+                             'whose final checkpoint is already under work_dirs is only evaluated again)')
     parser.add_argument('--report-only', action='store_true',
                         help='train nothing: rebuild the tables and plots from the records in --results')
     return parser.parse_args(argv)
@@ -708,7 +723,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                    for name, methods in methods_by_dataset.items()}
     else:
         check_data(list(methods_by_dataset))
-        results = {name: run_dataset(DATASETS[name], methods, seeds, args.results, args.jobs)
+        results = {name: run_dataset(DATASETS[name], methods, seeds, args.results, args.jobs, args.retrain)
                    for name, methods in methods_by_dataset.items()}
     command = 'python tools/benchmark.py ' + ' '.join(sys.argv[1:] if argv is None else argv)
     try:
