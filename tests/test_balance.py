@@ -35,6 +35,17 @@ def test_terms_are_zero_while_measuring_then_scaled_to_the_ratio():
     assert balance.measured == 2  # nothing is measured once fixed
 
 
+def test_a_term_named_in_ratios_gets_its_own_ratio():
+    balance = LossBalance(target_ratio=0.5, iters=2, ratios=dict(loss_b=2.0))
+    measure(balance, STEPS)
+    # loss_a: 0.5 * 4 / 6; loss_b: 2.0 * 4 / 2
+    assert balance.scales == pytest.approx(dict(loss_a=1 / 3, loss_b=4.0))
+    with pytest.raises(ValueError, match='ratios.loss_b'):
+        LossBalance(target_ratio=0.5, iters=2, ratios=dict(loss_b=0.0))
+    with pytest.raises(KeyError, match="balance.ratios names \\['loss_c'\\]"):
+        measure(LossBalance(target_ratio=0.5, iters=2, ratios=dict(loss_c=1.0)), STEPS)
+
+
 def test_gradient_flows_through_the_scaled_term_only_after_the_fix():
     balance = LossBalance(target_ratio=1.0, iters=1)
     term = torch.tensor(4.0, requires_grad=True)

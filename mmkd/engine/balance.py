@@ -12,8 +12,10 @@ training::
 so that ``scale_k * L_k`` is ``r`` times the detection loss on average over
 the measurement. The loss's own ``loss_weight`` cancels out: only the loss's
 internal proportions (for example its objectness weight) and ``r`` matter.
-Each term gets the same ``r``: with two entries the distillation total is
-``2 r`` times the detection loss.
+Each term gets the same ``r`` unless ``ratios`` names its own for it
+(``ratios=dict(loss_neck_fgd=0.3)``, keys as the log names the terms): with
+two entries at ``r`` the distillation total is ``2 r`` times the detection
+loss.
 
 While measuring, the terms are weighted **zero**: they stay in the loss dict
 (so adapters and DDP see their parameters used) but give no gradient. A term
@@ -41,14 +43,18 @@ class LossBalance:
     Args:
         target_ratio: wanted mean of ``term / detection loss`` per term (> 0).
         iters: distilling training iterations to measure over (>= 1).
+        ratios: ``{term: ratio}`` for the terms that take another ratio than ``target_ratio`` (each > 0).
     """
 
-    def __init__(self, target_ratio: float, iters: int) -> None:
-        if not target_ratio > 0:
-            raise ValueError(f'balance.target_ratio must be > 0, got {target_ratio}')
+    def __init__(self, target_ratio: float, iters: int, ratios: Optional[Dict[str, float]] = None) -> None:
+        for name, ratio in {'target_ratio': target_ratio, **{f'ratios.{key}': value
+                                                             for key, value in (ratios or {}).items()}}.items():
+            if not ratio > 0:
+                raise ValueError(f'balance.{name} must be > 0, got {ratio}')
         if int(iters) != iters or iters < 1:
             raise ValueError(f'balance.iters must be an integer >= 1, got {iters}')
         self.target_ratio = float(target_ratio)
+        self.ratios = {key: float(value) for key, value in (ratios or {}).items()}
         self.iters = int(iters)
         self.measured = 0
         self.detection_sum = 0.0
@@ -84,12 +90,16 @@ class LossBalance:
         if zero or detection_sum <= 0:
             raise ValueError(f'mmkd balance: cannot scale {zero or "the detection loss"}: its mean over '
                              f'the first {self.iters} iterations is not positive')
-        self.scales = {key: self.target_ratio * detection_sum / total for key, total in zip(keys, term_sums)}
-        means = ', '.join(f'{key} {total / count:.4g} -> x{self.scales[key]:.4g}'
+        unknown = sorted(set(self.ratios) - set(keys))
+        if unknown:
+            raise KeyError(f'mmkd balance: balance.ratios names {unknown}, which are no distillation terms; '
+                           f'the terms are {keys}')
+        ratios = {key: self.ratios.get(key, self.target_ratio) for key in keys}
+        self.scales = {key: ratios[key] * detection_sum / total for key, total in zip(keys, term_sums)}
+        means = ', '.join(f'{key} {total / count:.4g} -> x{self.scales[key]:.4g} ({ratios[key]:g} x detection)'
                           for key, total in zip(keys, term_sums))
         print_log(f'mmkd balance: over {count:.0f} iterations (all ranks) the detection loss averaged '
-                  f'{detection_sum / count:.4g}; scales fixed for {self.target_ratio:g} x detection: {means}',
-                  logger='current')
+                  f'{detection_sum / count:.4g}; scales fixed: {means}', logger='current')
 
     def _reduced_sums(self, keys: List[str]) -> Tuple[float, List[float], float]:
         """``(detection sum, term sums in ``keys`` order, iteration count)`` over all ranks."""

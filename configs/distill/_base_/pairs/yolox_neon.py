@@ -12,8 +12,9 @@ teacher_checkpoint = 'work_dirs/yolox_teacher_neon/teacher.pth'
 # papers' weights, tuned at COCO scale; on this CPU pair they give terms from 0.3x to
 # 60x the detection loss at the first iteration. Each term is measured over the first 10
 # iterations (2 epochs, weighted zero meanwhile) and then fixed at `balance_ratio` times
-# the detection loss. The ratio was chosen on held-out train tiles, never on val:
-#   python tools/benchmark.py --set select    (docs/results.md, "Choosing the ratio")
+# the detection loss. The ratio was chosen per method on held-out train tiles, never on
+# val: 0.3 here (FGD's choice), 1.0 in the sigmoid-KD leaf:
+#   python tools/benchmark.py --set select --jobs 2    (docs/results.md, "Choosing the ratio")
 balance_ratio = 0.3
 distillation_hook = dict(
     type='mmkd.DistillationHook',
