@@ -5,6 +5,6 @@
 # `python tools/benchmark.py --set select --jobs 2`, docs/results.md "Choosing the ratio").
 _base_ = ['./_base_/pairs/yolox_neon.py', './_base_/methods/sigmoid_kd.py']
 
-balance_ratio = 1.0
 custom_hooks = _base_.custom_hooks + [
-    dict(_base_.distillation_hook, balance=dict(target_ratio=balance_ratio, iters=10), distill=_base_.distill)]
+    dict(_base_.distillation_hook, balance=dict(_base_.distillation_hook.balance, target_ratio=1.0),
+         distill=_base_.distill)]
