@@ -351,7 +351,10 @@ def publish_teachers(teachers: Sequence[Tuple[Run, TrainedModel]], results_dir: 
             kept.parent.mkdir(parents=True, exist_ok=True)
             publish(run.final_checkpoint, kept)
         model.published.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(kept, model.published)
+        # a rename, so that a run of another benchmark process never reads a half-copied file
+        partial = model.published.with_suffix(f'.{os.getpid()}.partial')
+        shutil.copyfile(kept, partial)
+        os.replace(partial, model.published)
 
 
 
