@@ -81,6 +81,17 @@ def test_pairing_refuses_unpaired_or_repeated_seeds():
         benchmark.paired_gains([make_run('fgd', 0, 0.3), make_run('fgd', 1, 0.3)], baseline)
     with pytest.raises(ValueError, match='two runs of seed 0'):
         benchmark.paired_gains([make_run('fgd', 0, 0.3), make_run('fgd', 0, 0.3)], baseline[:1])
+    # a baseline with more seeds than the method pairs on the method's seeds
+    assert benchmark.paired_gains([make_run('fgd', 2, 0.3)], baseline) == {2: pytest.approx(0.1)}
+
+
+def test_the_plan_gives_each_method_its_seeds_and_the_baseline_their_union():
+    default = benchmark.plan(benchmark.parse_args([]))
+    assert default == {'neon': {'sigmoid_kd': (0, 1, 2, 3, 4), 'fgd': (0, 1, 2), 'fgd_sigmoid_kd': (0, 1, 2)}}
+    assert benchmark.with_baseline(default['neon'])['baseline'] == (0, 1, 2, 3, 4)
+    assert benchmark.plan(benchmark.parse_args(['--methods', 'fgd', 'pkd'])) == {
+        'neon': {'fgd': (0, 1, 2), 'pkd': benchmark.DEFAULT_SEEDS}}
+    assert benchmark.plan(benchmark.parse_args(['--methods', 'fgd', '--seeds', '7'])) == {'neon': {'fgd': (7,)}}
 
 
 def test_teacher_below_baseline_reports_no_gap():

@@ -136,16 +136,17 @@ DATASETS = {
 # a method variant: fgd@r0.5 is fgd with the distillation hook's balance.target_ratio at 0.5
 RATIO_MARK = '@r'
 SELECTION_RATIOS = (0.3, 1.0)
-# set -> (methods per dataset, seeds); 'full' takes every method of each dataset
-SETS: Dict[str, Tuple[Dict[str, Sequence[str]], Sequence[int]]] = {
-    'quick': ({'neon': ('sigmoid_kd',)}, (0,)),
+# set -> dataset -> method -> its seeds; the baseline runs every seed any method of its dataset runs
+Plan = Dict[str, Dict[str, Tuple[int, ...]]]
+SETS: Dict[str, Plan] = {
+    'quick': {'neon': {'sigmoid_kd': (0,)}},
     # NEON only: in its 10-epoch CPU schedule the synthetic-set teacher reaches
     # mAP 0.008 (docs/results.md), too weak a reference for a gap to close
-    'default': ({'neon': ('fgd', 'sigmoid_kd', 'fgd_sigmoid_kd')}, (0, 1, 2, 3, 4)),
-    # the balance ratio of the pair (configs/distill/_base_/pairs/yolox_neon.py), chosen on held-out train tiles
-    'select': ({'neon_holdout': tuple(f'{method}{RATIO_MARK}{ratio}' for method in ('fgd', 'sigmoid_kd')
-                                      for ratio in SELECTION_RATIOS)}, (0,)),
-    'full': ({name: tuple(dataset.method_configs) for name, dataset in DATASETS.items()}, (0, 1)),
+    'default': {'neon': {'sigmoid_kd': (0, 1, 2, 3, 4), 'fgd': (0, 1, 2), 'fgd_sigmoid_kd': (0, 1, 2)}},
+    # the balance ratios of the NEON configs, chosen on held-out train tiles
+    'select': {'neon_holdout': {f'{method}{RATIO_MARK}{ratio}': (0,) for method in ('fgd', 'sigmoid_kd')
+                                for ratio in SELECTION_RATIOS}},
+    'full': {name: {method: (0, 1) for method in dataset.method_configs} for name, dataset in DATASETS.items()},
 }
 
 
@@ -385,16 +386,22 @@ def teacher_runs(dataset: Dataset, methods: Sequence[str], results_dir: Path) ->
                                     model.config), results_dir) for model in models}
 
 
-def run_dataset(dataset: Dataset, methods: Sequence[str], seeds: Sequence[int], results_dir: Path,
+def with_baseline(seeds_by_method: Dict[str, Sequence[int]]) -> Dict[str, Tuple[int, ...]]:
+    """The baseline first, on every seed any method runs, then the methods."""
+    union = tuple(sorted({seed for seeds in seeds_by_method.values() for seed in seeds}))
+    return {BASELINE: union, **{method: tuple(seeds) for method, seeds in seeds_by_method.items()}}
+
+
+def run_dataset(dataset: Dataset, seeds_by_method: Dict[str, Sequence[int]], results_dir: Path,
                 jobs: int = 1, retrain: bool = False) -> List[Run]:
-    """The teacher's run, then the baseline's and each method's for every seed, ``jobs`` at a time.
+    """The teacher's run, then the baseline's and each method's for each of its seeds, ``jobs`` at a time.
 
     ``retrain``: the student runs train even where they have a record, and are compared with it.
     """
-    teachers = teacher_runs(dataset, methods, results_dir)
+    teachers = teacher_runs(dataset, list(seeds_by_method), results_dir)
     threads = 0 if jobs == 1 else max(1, (os.cpu_count() or 1) // jobs)
     runs, needs = [], {}
-    for method in dict.fromkeys((BASELINE, *methods)):  # --methods baseline: the baseline runs alone
+    for method, seeds in with_baseline(seeds_by_method).items():  # --methods baseline: the baseline alone
         needed = [] if method == BASELINE else [dataset.teacher, *dataset.extra_teachers.get(method, ())]
         config = method_config(dataset, method)
         options = [*dataset.options, *ratio_options(config, method)]
@@ -414,10 +421,11 @@ def run_dataset(dataset: Dataset, methods: Sequence[str], seeds: Sequence[int], 
     return own_teacher + students
 
 
-def stored_runs(dataset: str, methods: Sequence[str], seeds: Sequence[int], results_dir: Path) -> List[Run]:
+def stored_runs(dataset: str, seeds_by_method: Dict[str, Sequence[int]], results_dir: Path) -> List[Run]:
     """The records of the teacher and of every (method, seed), for ``--report-only``."""
     own_teacher = [] if DATASETS[dataset].teacher_of else [(TEACHER, TEACHER_SEED)]
-    wanted = own_teacher + [(method, seed) for method in dict.fromkeys((BASELINE, *methods)) for seed in seeds]
+    wanted = own_teacher + [(method, seed) for method, seeds in with_baseline(seeds_by_method).items()
+                            for seed in seeds]
     files = [record_file(results_dir, dataset, method, seed) for method, seed in wanted]
     missing = [str(path) for path in files if not path.is_file()]
     if missing:
@@ -462,17 +470,17 @@ def t_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> Inter
 
 
 def paired_gains(method: Sequence[Run], baseline: Sequence[Run]) -> Dict[int, float]:
-    """``{seed: method mAP - baseline mAP}``; both must have run exactly the same seeds."""
+    """``{seed: method mAP - baseline mAP}`` for each seed of the method; each needs a baseline run."""
     by_seed = {name: {} for name in ('method', 'baseline')}
     for name, runs in (('method', method), ('baseline', baseline)):
         for run in runs:
             if run.seed in by_seed[name]:
                 raise ValueError(f'{run.method} has two runs of seed {run.seed}')
             by_seed[name][run.seed] = run.metrics['bbox_mAP']
-    if by_seed['method'].keys() != by_seed['baseline'].keys():
+    if not by_seed['method'].keys() <= by_seed['baseline'].keys():
         raise ValueError(f'{method[0].method}: seeds {sorted(by_seed["method"])} but the baseline has '
-                         f'{sorted(by_seed["baseline"])}; each seed needs a baseline run and a method run '
-                         'to pair (run the missing ones)')
+                         f'{sorted(by_seed["baseline"])}; each seed of a method needs a baseline run of that seed '
+                         'to pair with (run the missing ones)')
     return {seed: value - by_seed['baseline'][seed] for seed, value in sorted(by_seed['method'].items())}
 
 
@@ -675,11 +683,13 @@ def report(results: Dict[str, List[Run]], out: Path, command: str) -> str:
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--set', default='default', choices=sorted(SETS),
-                        help='quick: NEON, sigmoid KD, one seed (the demo); default: 5 NEON methods, 2 seeds; '
+                        help='quick: NEON, sigmoid KD, one seed (the demo); default: NEON, sigmoid KD on 5 seeds, '
+                             'FGD and FGD + sigmoid KD on 3; select: the balance ratios on held-out train tiles; '
                              'full: every method and scheme on both datasets')
     parser.add_argument('--datasets', nargs='+', choices=sorted(DATASETS), help='restrict the set to these datasets')
     parser.add_argument('--methods', nargs='+', help='run these methods instead of the set\'s')
-    parser.add_argument('--seeds', nargs='+', type=int, help='override the set\'s seeds')
+    parser.add_argument('--seeds', nargs='+', type=int,
+                        help='run every chosen method on these seeds (default: its seeds in the set, else 0 1 2)')
     parser.add_argument('--out', type=Path, default=REPO / 'work_dirs' / 'benchmark',
                         help='where results.json, results.md and the plots go')
     parser.add_argument('--results', type=Path, default=RESULTS_DIR,
@@ -696,19 +706,27 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def plan(args: argparse.Namespace) -> Tuple[Dict[str, Sequence[str]], Sequence[int]]:
-    methods_by_dataset, seeds = SETS[args.set]
+DEFAULT_SEEDS = (0, 1, 2)
+
+
+def plan(args: argparse.Namespace) -> Plan:
+    """Dataset -> method -> seeds: the set's, narrowed by ``--datasets``, replaced by ``--methods`` (each with
+    its seeds in the set, else ``DEFAULT_SEEDS``) and ``--seeds`` (for every method)."""
+    chosen = SETS[args.set]
     if args.datasets:
-        methods_by_dataset = {name: methods_by_dataset.get(name, ()) for name in args.datasets}
+        chosen = {name: chosen.get(name, {}) for name in args.datasets}
     if args.methods:
-        methods_by_dataset = {name: args.methods for name in methods_by_dataset}
-    for name, methods in methods_by_dataset.items():
+        chosen = {name: {method: methods.get(method, DEFAULT_SEEDS) for method in args.methods}
+                  for name, methods in chosen.items()}
+    if args.seeds:
+        chosen = {name: {method: tuple(args.seeds) for method in methods} for name, methods in chosen.items()}
+    for name, methods in chosen.items():
         unknown = sorted({method.split(RATIO_MARK)[0] for method in methods}
                          - {BASELINE, *DATASETS[name].method_configs})
         if unknown:
             fail(f'--methods: {", ".join(unknown)} has no config for dataset {name}; '
                  f'choose from {", ".join(DATASETS[name].method_configs)}')
-    return methods_by_dataset, args.seeds or seeds
+    return chosen
 
 
 def check_data(datasets: Sequence[str]) -> None:
@@ -720,14 +738,13 @@ def check_data(datasets: Sequence[str]) -> None:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
-    methods_by_dataset, seeds = plan(args)
+    chosen = plan(args)
     if args.report_only:
-        results = {name: stored_runs(name, methods, seeds, args.results)
-                   for name, methods in methods_by_dataset.items()}
+        results = {name: stored_runs(name, seeds_by_method, args.results) for name, seeds_by_method in chosen.items()}
     else:
-        check_data(list(methods_by_dataset))
-        results = {name: run_dataset(DATASETS[name], methods, seeds, args.results, args.jobs, args.retrain)
-                   for name, methods in methods_by_dataset.items()}
+        check_data(list(chosen))
+        results = {name: run_dataset(DATASETS[name], seeds_by_method, args.results, args.jobs, args.retrain)
+                   for name, seeds_by_method in chosen.items()}
     command = 'python tools/benchmark.py ' + ' '.join(sys.argv[1:] if argv is None else argv)
     try:
         text = report(results, args.out, command.strip())
