@@ -516,20 +516,24 @@ def summarise(runs: List[Run]) -> List[Summary]:
     return summaries
 
 
+def gap_closed(gain: Interval, baseline: Summary, teacher: Optional[Summary]) -> str:
+    """``gain / (teacher mAP - baseline mAP)``, with the interval's ends divided the same way."""
+    if teacher is None:
+        return 'n/a (no teacher evaluated here)'
+    gap = teacher.mAP - baseline.mAP
+    if gap <= 0:
+        return 'n/a (teacher not above baseline)'
+    if gain.count < 2:
+        return f'{gain.mean / gap:.0%}'
+    return f'{gain.mean / gap:.0%} [{gain.low / gap:.0%}, {gain.high / gap:.0%}]'
+
+
 def verdict(summary: Summary, baseline: Summary, teacher: Optional[Summary]) -> Tuple[str, str, str]:
     """(paired gain ± CI, share of the gap closed [CI], whether the interval excludes 0)."""
     if summary.gain is None:
         return '', '', ''
     gain = summary.gain
-    gap = teacher.mAP - baseline.mAP if teacher else math.nan
-    if teacher is None:
-        closed = 'n/a (no teacher evaluated here)'
-    elif gap <= 0:
-        closed = 'n/a (teacher not above baseline)'
-    elif gain.count < 2:
-        closed = f'{gain.mean / gap:.0%}'
-    else:
-        closed = f'{gain.mean / gap:.0%} [{gain.low / gap:.0%}, {gain.high / gap:.0%}]'
+    closed = gap_closed(gain, baseline, teacher)
     established = 'n/a (one seed)' if gain.count < 2 else ('yes' if gain.excludes_zero else 'no')
     return gain.format(sign='+'), closed, established
 
