@@ -98,6 +98,7 @@ def _yolox_methods(dataset: str, methods: Sequence[str]) -> Dict[str, str]:
 
 FEATURE_METHODS = ('fgfi', 'defeat', 'gid', 'fgd', 'cwd', 'pkd', 'attention')
 RESPONSE_METHODS = ('sigmoid_kd', 'dkd', 'bbox_kd')
+CROSS_HEAD_METHODS = ('crosskd', 'bckd')
 SCHEMES = ('mean_teacher', 'snapshot', 'self_d2s', 'online_dml', 'relation', 'adversarial',
            'multi_teacher', 'multi_teacher_confidence', 'multi_teacher_learned', 'multi_teacher_bandit')
 RTMDET_SYNTH = TrainedModel('configs/rtmdet/rtmdet_teacher_synth.py', 'work_dirs/rtmdet_teacher_synth')
@@ -108,14 +109,14 @@ DATASETS = {
         'neon', 'NEON tree crowns (real aerial RGB, 1 class), 17 val tiles',
         TrainedModel('configs/yolox/yolox_teacher_neon.py', 'work_dirs/yolox_teacher_neon'),
         'configs/yolox/yolox_student_neon.py',
-        {**_yolox_methods('neon', FEATURE_METHODS + RESPONSE_METHODS + ('fgd_sigmoid_kd',)),
+        {**_yolox_methods('neon', FEATURE_METHODS + RESPONSE_METHODS + CROSS_HEAD_METHODS + ('fgd_sigmoid_kd',)),
          'fgd_fixed_weight': 'configs/distill/ablations/fgd_fixed_weight_yolox_neon.py'}),
     # choosing loss weights: trained on 32 train tiles, evaluated on the other 7 (never on val)
     'neon_holdout': Dataset(
         'neon_holdout', 'NEON held-out train tiles (weight selection: 32 train tiles fit, 7 held out)',
         TrainedModel('configs/yolox/yolox_teacher_neon.py', 'work_dirs/yolox_teacher_neon'),
         'configs/yolox/yolox_student_neon.py',
-        _yolox_methods('neon', FEATURE_METHODS + RESPONSE_METHODS + ('fgd_sigmoid_kd',)),
+        _yolox_methods('neon', FEATURE_METHODS + RESPONSE_METHODS + CROSS_HEAD_METHODS + ('fgd_sigmoid_kd',)),
         options=tuple(f'{key}=annotations/{name}.json' for key, name in (
             ('train_dataloader.dataset.dataset.ann_file', 'train_fit'),
             ('val_dataloader.dataset.ann_file', 'train_holdout'),
