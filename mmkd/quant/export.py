@@ -66,7 +66,7 @@ def export_onnx(detector: nn.Module, path: str, example: Tensor, opset: int = 17
     torch.onnx.export(module, (example, ), path, input_names=[INPUT_NAME], output_names=names,
                       dynamic_axes={name: spatial for name in [INPUT_NAME, *names]},
                       opset_version=opset, dynamo=False)
-    model = store_int8_weights(onnx.load(path))
+    model = shorten_names(store_int8_weights(onnx.load(path)))
     onnx.helper.set_model_props(model, {OUTPUT_GROUPS_KEY: ','.join(map(str, groups))})
     onnx.save(model, path)
     return groups
@@ -112,4 +112,36 @@ def store_int8_weights(model):
     used = {name for node in graph.node for name in node.input}
     for tensor in [tensor for tensor in graph.initializer if tensor.name not in used]:
         graph.initializer.remove(tensor)
+    return model
+
+
+def shorten_names(model):
+    """Rename each node and each internal tensor of ``model``'s graph to a
+    short hexadecimal index; the graph's inputs and outputs keep their names.
+
+    The exporter names tensors and nodes by module path
+    (``/detector/backbone/stem/conv/conv/QuantizeLinear_output_0``): on the
+    NEON student they were 0.37 MB of the INT8 file's 0.42 MB of graph,
+    next to 2.26 MB of weights. The runtime binds only the inputs and outputs by name.
+    """
+    graph = model.graph
+    kept = {value.name for value in (*graph.input, *graph.output)}
+    short: Dict[str, str] = {}
+
+    def rename(name: str) -> str:
+        if not name or name in kept:  # '' is an omitted optional input
+            return name
+        return short.setdefault(name, format(len(short), 'x'))
+
+    for tensor in graph.initializer:
+        tensor.name = rename(tensor.name)
+    for info in graph.value_info:
+        info.name = rename(info.name)
+    for index, node in enumerate(graph.node):
+        node.name = format(index, 'x')
+        node.doc_string = ''
+        for names in (node.input, node.output):
+            renamed = [rename(name) for name in names]
+            del names[:]
+            names.extend(renamed)
     return model

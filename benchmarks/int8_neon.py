@@ -1,0 +1,220 @@
+"""INT8 students on NEON over paired seeds: FP32, FP32 distilled, PTQ, QAT without and with KD.
+
+For each seed ``k`` the FP32 rows are the accuracy benchmark's runs of that
+seed (``tools/benchmark.py``: the baseline and the sigmoid-KD student, read
+from their records). The distilled student's final checkpoint is then
+
+- quantised after training (PTQ): ``tools/deploy.py`` calibrates it on the
+  training images, exports the INT8 ONNX artifact and evaluates it;
+- fine-tuned fake-quantised from that calibrated checkpoint for the QAT
+  schedule (``configs/distill/quant/``), once without distillation and once
+  under the FP32 teacher (the same ``mmkd.DistillationHook`` entries as the
+  FP32 distilled student), and each result exported and evaluated the same way.
+
+Every INT8 row's mAP is that of the ONNX Runtime artifact (integer kernels),
+evaluated with the config's CocoMetric on the val tiles. Each finished step
+leaves a record ``benchmarks/results/neon_int8/<row>/seed<k>.json`` (config
+hash, commit, the fake-quant and artifact metrics, artifact size, seconds);
+a step whose record matches its config hash is not run again, and
+``--report-only`` prints the table from the records alone. Checkpoints and
+artifacts stay under ``work_dirs/int8_neon/seed<k>/``. A missing FP32
+checkpoint (a fresh clone) is trained first, as the benchmark would.
+
+    python benchmarks/int8_neon.py [--seeds 0 1 2] [--jobs 2] [--report-only]
+"""
+import argparse
+import json
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from mmkd.utils.cli import fail  # noqa: E402
+from tools.benchmark import (  # noqa: E402
+    BASELINE,
+    DATASETS,
+    RESULTS_DIR,
+    Interval,
+    Run,
+    config_hash,
+    git_commit,
+    log,
+    method_config,
+    new_run,
+    publish_teachers,
+    read_record,
+    record_file,
+    t_interval,
+    teacher_runs,
+    thread_env,
+    train,
+)
+
+DATASET = DATASETS['neon']
+DISTILLED = 'sigmoid_kd'  # the FP32 distilled student, and the KD of the QAT + KD row
+QAT_CONFIGS = {'qat': 'configs/distill/quant/qat_yolox_neon.py',
+               'qat_kd': 'configs/distill/quant/qat_sigmoid_kd_yolox_neon.py'}
+INT8_ROWS = ('ptq', *QAT_CONFIGS)
+QAT_EPOCHS = 10  # configs/distill/quant/_base_/qat.py
+REFERENCES = (DISTILLED, 'ptq', 'qat')  # the rows each later row is compared with
+ROW_NAMES = {BASELINE: 'FP32 student (no KD)', DISTILLED: 'FP32 distilled (sigmoid KD)',
+             'ptq': 'PTQ INT8 (of the distilled student)', 'qat': 'QAT INT8 without KD',
+             'qat_kd': 'QAT INT8 with KD'}
+OUT_DIR = REPO / 'work_dirs' / 'int8_neon'
+THREADS = 1  # every step single-threaded: --jobs seeds side by side, as the benchmark's records were made
+
+
+@dataclass
+class Int8Record:
+    """One INT8 step of one seed: what ``tools/deploy.py`` measured on its artifact."""
+    row: str
+    seed: int
+    config: str
+    config_hash: str
+    depends_on: str  # the run it quantised or fine-tuned (its config hash)
+    git_commit: str = ''
+    seconds: float = 0.0
+    fake_quant_mAP: float = 0.0  # the PyTorch fake-quantised model
+    mAP: float = 0.0  # the INT8 ONNX Runtime artifact
+    artifact_bytes: int = 0
+    metrics: Dict[str, float] = field(default_factory=dict)  # the artifact's COCO metrics
+
+
+def run_tool(command: Sequence[str], log_file: Path) -> None:
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_file, 'a') as stream:
+        returncode = subprocess.run([sys.executable, *command], cwd=REPO, stdout=stream,
+                                    stderr=subprocess.STDOUT, env=thread_env(THREADS)).returncode
+    if returncode:
+        fail(f'{" ".join(command[:2])} failed; see {log_file}')
+
+
+def deploy(config: str, checkpoint: Path, out: Path, save_calibrated: Optional[Path] = None) -> dict:
+    """``tools/deploy.py CONFIG CHECKPOINT --int8 OUT`` unless done; its summary (kept in ``OUT.json``)."""
+    summary = Path(f'{out}.json')
+    if not summary.is_file() or (save_calibrated and not save_calibrated.is_file()):
+        extra = ['--save-calibrated', str(save_calibrated)] if save_calibrated else []
+        run_tool(['tools/deploy.py', config, str(checkpoint), '--int8', str(out), '--threads', str(THREADS),
+                  *extra], out.with_suffix('.log'))
+    return json.loads(summary.read_text())
+
+
+def distilled_run(seed: int) -> Run:
+    """The benchmark's FP32 distilled run of ``seed``, trained first when its checkpoint is missing."""
+    teachers = teacher_runs(DATASET, [DISTILLED], RESULTS_DIR)
+    run = new_run(DATASET, DISTILLED, seed, method_config(DATASET, DISTILLED),
+                  [teachers[DATASET.teacher].config_hash], threads=THREADS)
+    record = record_file(RESULTS_DIR, DATASET.name, DISTILLED, seed)
+    if not record.is_file() or not run.matches(read_record(record)):
+        fail(f'no benchmark record {record} for this config; run '
+             f'`python tools/benchmark.py --methods {DISTILLED} --seeds {seed} --jobs 2` first')
+    if not run.final_checkpoint.is_file():
+        publish_teachers([(teachers[DATASET.teacher], DATASET.teacher)], RESULTS_DIR)
+        train(run)
+    return run
+
+
+def int8_step(row: str, seed: int, config: str, depends_on: str, step: Callable[[], dict]) -> Int8Record:
+    """The record of ``row``/``seed``, made by ``step()`` (returning deploy's summary) unless it exists."""
+    path = record_file(RESULTS_DIR, 'neon_int8', row, seed)
+    record = Int8Record(row, seed, config, config_hash(config, [depends_on]), depends_on)
+    if path.is_file():
+        stored = Int8Record(**json.loads(path.read_text()))
+        if stored.config_hash == record.config_hash:
+            return stored
+    start = time.time()
+    summary = step()
+    record.seconds = time.time() - start
+    record.git_commit = git_commit()
+    record.fake_quant_mAP = summary['pytorch_metrics'].get('coco/bbox_mAP', 0.0)
+    record.metrics = {key.split('/')[-1]: value for key, value in summary['onnx_metrics'].items()}
+    record.mAP = record.metrics.get('bbox_mAP', 0.0)
+    record.artifact_bytes = summary['artifact_bytes']
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(asdict(record), indent=1))
+    log(f'neon_int8/{row}/seed{seed}: INT8 mAP {record.mAP:.4f} (fake-quant {record.fake_quant_mAP:.4f}), '
+        f'record {path.relative_to(REPO)}')
+    return record
+
+
+def run_seed(seed: int) -> List[Int8Record]:
+    """PTQ of the seed's distilled student, then QAT without and with KD from its calibrated checkpoint."""
+    distilled = distilled_run(seed)
+    out = OUT_DIR / f'seed{seed}'
+    calibrated = out / 'ptq_calibrated.pth'
+
+    def ptq() -> dict:
+        return deploy(DATASET.student_config, distilled.final_checkpoint, out / 'ptq.onnx', calibrated)
+
+    def qat(row: str) -> dict:
+        ptq()  # the calibrated checkpoint it starts from (no-op when present)
+        work_dir = out / row
+        if not (work_dir / f'epoch_{QAT_EPOCHS}.pth').is_file():
+            run_tool(['tools/train.py', QAT_CONFIGS[row], '--work-dir', str(work_dir), '--cfg-options',
+                      f'load_from={calibrated}', f'randomness.seed={seed}'], work_dir / 'train.log')
+        return deploy(QAT_CONFIGS[row], work_dir / f'epoch_{QAT_EPOCHS}.pth', work_dir / 'int8.onnx')
+
+    records = [int8_step('ptq', seed, DATASET.student_config,
+                         f'{distilled.method}/{distilled.config_hash}/seed{seed}', ptq)]
+    return records + [int8_step(row, seed, QAT_CONFIGS[row], records[0].config_hash, lambda row=row: qat(row))
+                      for row in QAT_CONFIGS]
+
+
+# ---------------------------------------------------------------- reporting
+
+def row_maps(seeds: Sequence[int]) -> Dict[str, Dict[int, float]]:
+    """``{row: {seed: mAP}}``: the FP32 rows from the benchmark's records, the INT8 rows from their own."""
+    maps: Dict[str, Dict[int, float]] = {}
+    for row in (BASELINE, DISTILLED, *INT8_ROWS):
+        dataset = DATASET.name if row in (BASELINE, DISTILLED) else 'neon_int8'
+        files = [record_file(RESULTS_DIR, dataset, row, seed) for seed in seeds]
+        missing = [str(path.relative_to(REPO)) for path in files if not path.is_file()]
+        if missing:
+            fail(f'--report-only: no record {", ".join(missing)}; run benchmarks/int8_neon.py without it first')
+        maps[row] = {seed: json.loads(path.read_text())['metrics']['bbox_mAP'] for seed, path in zip(seeds, files)}
+    return maps
+
+
+def difference(maps: Dict[str, Dict[int, float]], row: str, reference: str) -> Interval:
+    """``row``'s mAP minus ``reference``'s, paired by seed: mean and 95% t interval."""
+    return t_interval([maps[row][seed] - maps[reference][seed] for seed in maps[row]])
+
+
+def table(seeds: Sequence[int]) -> str:
+    """Markdown: each row's mAP, and its paired difference to each reference row above it."""
+    maps = row_maps(seeds)
+    order = list(maps)
+    lines = [f'NEON, seeds {list(seeds)}: mAP mean ± 95% CI; differences paired by seed (t interval)', '',
+             '| model | mAP | ' + ' | '.join(f'vs {ROW_NAMES[reference]}' for reference in REFERENCES) + ' |',
+             '|---|---|' + '---|' * len(REFERENCES)]
+    for row in order:
+        columns = [difference(maps, row, reference).format(sign='+')
+                   if order.index(row) > order.index(reference) else '' for reference in REFERENCES]
+        lines.append(f'| {ROW_NAMES[row]} | {t_interval(list(maps[row].values())).format()} | {" | ".join(columns)} |')
+    return '\n'.join(lines)
+
+
+def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
+    parser.add_argument('--jobs', type=int, default=2, help='seeds side by side (each step single-threaded)')
+    parser.add_argument('--report-only', action='store_true', help='print the table from the records alone')
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = parse_args(argv)
+    if not args.report_only:
+        with ThreadPoolExecutor(args.jobs) as pool:
+            list(pool.map(run_seed, args.seeds))
+    print(table(args.seeds))
+
+
+if __name__ == '__main__':
+    main()
