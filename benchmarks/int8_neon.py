@@ -105,18 +105,22 @@ def deploy(config: str, checkpoint: Path, out: Path, save_calibrated: Optional[P
     return json.loads(summary.read_text())
 
 
-def distilled_run(seed: int) -> Run:
+def publish_teacher() -> Run:
+    """The benchmark's NEON teacher run, its weights put where the KD configs read them."""
+    teacher = teacher_runs(DATASET, [DISTILLED], RESULTS_DIR)[DATASET.teacher]
+    publish_teachers([(teacher, DATASET.teacher)], RESULTS_DIR)
+    return teacher
+
+
+def distilled_run(seed: int, teacher: Run) -> Run:
     """The benchmark's FP32 distilled run of ``seed``, trained first when its checkpoint is missing."""
-    teachers = teacher_runs(DATASET, [DISTILLED], RESULTS_DIR)
-    run = new_run(DATASET, DISTILLED, seed, method_config(DATASET, DISTILLED),
-                  [teachers[DATASET.teacher].config_hash], threads=THREADS)
+    run = new_run(DATASET, DISTILLED, seed, method_config(DATASET, DISTILLED), [teacher.config_hash],
+                  threads=THREADS)
     record = record_file(RESULTS_DIR, DATASET.name, DISTILLED, seed)
     if not record.is_file() or not run.matches(read_record(record)):
         fail(f'no benchmark record {record} for this config; run '
              f'`python tools/benchmark.py --methods {DISTILLED} --seeds {seed} --jobs 2` first')
-    if not run.final_checkpoint.is_file():
-        publish_teachers([(teachers[DATASET.teacher], DATASET.teacher)], RESULTS_DIR)
-        train(run)
+    train(run)  # nothing to do when its final checkpoint exists
     return run
 
 
@@ -143,9 +147,9 @@ def int8_step(row: str, seed: int, config: str, depends_on: str, step: Callable[
     return record
 
 
-def run_seed(seed: int) -> List[Int8Record]:
+def run_seed(seed: int, teacher: Run) -> List[Int8Record]:
     """PTQ of the seed's distilled student, then QAT without and with KD from its calibrated checkpoint."""
-    distilled = distilled_run(seed)
+    distilled = distilled_run(seed, teacher)
     out = OUT_DIR / f'seed{seed}'
     calibrated = out / 'ptq_calibrated.pth'
 
@@ -211,8 +215,9 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
     if not args.report_only:
+        teacher = publish_teacher()
         with ThreadPoolExecutor(args.jobs) as pool:
-            list(pool.map(run_seed, args.seeds))
+            list(pool.map(run_seed, args.seeds, [teacher] * len(args.seeds)))
     print(table(args.seeds))
 
 
