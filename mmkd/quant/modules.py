@@ -42,24 +42,33 @@ class QuantConv2d(nn.Conv2d):
     buffers, saved in the checkpoint (exact resume). Quantising the output as
     well as the input is what lets ONNX Runtime run the convolution as one
     ``QLinearConv`` (``DequantizeLinear -> Conv -> QuantizeLinear``).
+
+    The weight that is quantised and deployed is ``weight_gain * weight``
+    (:meth:`folded_weight`): ``weight_gain`` is a per-output-channel buffer,
+    1 unless a batch norm was folded in (:mod:`mmkd.quant.fold`).
     """
 
     def __init__(self, *args, scheme: QuantScheme = DEFAULT_SCHEME, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.register_buffer('weight_gain', torch.ones(self.out_channels, device=self.weight.device))
         self.input_quant = scheme.activation()
         self.weight_quant = scheme.weight()
         self.output_quant = scheme.activation()
         self.observe_weight()
 
+    def folded_weight(self) -> Tensor:
+        """The weight the deployed convolution runs: ``weight_gain`` times ``weight``, per output channel."""
+        return self.weight * self.weight_gain.view(-1, *[1] * (self.weight.dim() - 1))
+
     def observe_weight(self) -> None:
-        """Set the weight quantiser's per-channel range from the current weight.
+        """Set the weight quantiser's per-channel range from the current folded weight.
 
         This also gives its buffers their per-channel shapes, so a checkpoint
         of a prepared model loads into a freshly prepared one with every key
         and shape matching.
         """
         with torch.no_grad():
-            self.weight_quant.activation_post_process(self.weight)
+            self.weight_quant.activation_post_process(self.folded_weight())
             scale, zero_point = self.weight_quant.calculate_qparams()
             self.weight_quant.scale.resize_(scale.shape).copy_(scale)
             self.weight_quant.zero_point.resize_(zero_point.shape).copy_(zero_point)
@@ -77,7 +86,7 @@ class QuantConv2d(nn.Conv2d):
 
     def forward(self, x: Tensor) -> Tensor:
         x = fake_quantize(self.input_quant, x)
-        weight = fake_quantize(self.weight_quant, self.weight)
+        weight = fake_quantize(self.weight_quant, self.folded_weight())
         return fake_quantize(self.output_quant, self._conv_forward(x, weight, self.bias))
 
 

@@ -48,18 +48,19 @@ def _replace(model: nn.Module, name: str, module: nn.Module) -> None:
 def prepare_qat(model: nn.Module, scheme: QuantScheme = DEFAULT_SCHEME) -> QuantReport:
     """Make ``model`` fake-quantised in place and report what stays float.
 
-    BNs that follow a convolution in a ``ConvModule`` are folded into it;
-    every plain ``Conv2d`` becomes a :class:`QuantConv2d` and every SiLU a
-    :class:`QuantSiLU`. Any other module that owns parameters (a BN without
+    Every plain ``Conv2d`` becomes a :class:`QuantConv2d`, BNs that follow one
+    in a ``ConvModule`` are folded into it (:mod:`mmkd.quant.fold`) and every
+    SiLU becomes a :class:`QuantSiLU`. Any other module that owns parameters (a BN without
     a conv before it, GroupNorm, Linear, deformable convs, learnable scales)
     is left float and listed by path and type in the report and the log. Observers start frozen: ranges come from
     calibration (:func:`mmkd.quant.calibrate`) or from the training iterations
     (:class:`mmkd.quant.QuantObserverHook`), never from set-up probes.
     """
-    report = QuantReport(folded=fold_batch_norms(model))
+    report = QuantReport()
     report.quantized = [name for name, module in model.named_modules() if name and _quantizable(module)]
     for name in report.quantized:
         _replace(model, name, QuantConv2d.from_float(model.get_submodule(name), scheme))
+    report.folded = fold_batch_norms(model)
     report.activations = [name for name, module in model.named_modules() if name and _silu(module)]
     for name in report.activations:
         _replace(model, name, QuantSiLU(scheme))
