@@ -47,7 +47,7 @@ def test_ptq_artifact_runs_int8_kernels_and_keeps_the_map(ptq):
     stored = onnx.load(report.artifact).graph.initializer
     assert sum(tensor.data_type == onnx.TensorProto.INT8 and len(tensor.dims) == 4 for tensor in stored) == convs
     float_bytes = sum(param.numel() * 4 for param in calibrated.parameters())
-    assert report.artifact_bytes < float_bytes / 3.5  # the ratio: INT8 weights, short names; float biases remain
+    assert report.artifact_bytes < float_bytes / 3.5  # the 3.5x: INT8 weights, short names
 
 
 def test_exported_outputs_match_the_fake_quantised_model(ptq):
