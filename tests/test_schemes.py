@@ -394,13 +394,21 @@ def test_teacher_assistant_chain_tool(tmp_path, synth_root, teacher_checkpoint):
 
 
 # ---------------------------------------------------------- shipped configs
-SCHEME_CONFIGS = sorted((REPO / 'configs' / 'distill' / 'schemes').glob('*_yolox_synth.py'))
+SCHEMES_DIR = REPO / 'configs' / 'distill' / 'schemes'
+DATASETS = ('synth', 'neon')
+SCHEME_CONFIGS = sorted(path for dataset in DATASETS for path in SCHEMES_DIR.glob(f'*_yolox_{dataset}.py'))
+# the schemes with a config per dataset (the multi-teacher and teacher-assistant ones are synthetic only)
+BOTH_DATASETS = ('mean_teacher', 'snapshot', 'self_d2s', 'online_dml', 'relation', 'adversarial')
+
+
+def skip_without_recipes(dataset: str) -> None:
+    if not (REPO / 'configs' / 'yolox' / f'yolox_student_{dataset}.py').is_file():
+        pytest.skip('configs/yolox/ (the YOLOX recipes the schemes build on) is not there yet')
 
 
 @pytest.mark.parametrize('path', SCHEME_CONFIGS, ids=[p.stem for p in SCHEME_CONFIGS])
 def test_shipped_scheme_configs_build(path):
-    if not (REPO / 'configs' / 'yolox' / 'yolox_student_synth.py').is_file():
-        pytest.skip('configs/yolox/ (the YOLOX recipes the schemes build on) is not there yet')
+    skip_without_recipes(path.stem.rsplit('_', 1)[1])
     cfg = Config.fromfile(str(path))
     if 'stages' in cfg:  # a teacher-assistant chain
         assert all(Path(REPO / stage['config']).is_file() for stage in cfg.stages)
@@ -408,3 +416,80 @@ def test_shipped_scheme_configs_build(path):
     from mmkd.engine.standalone import distillation_hook_cfg
     from mmkd.registry import HOOKS
     assert isinstance(HOOKS.build(distillation_hook_cfg(cfg)), DistillationHook)
+
+
+@pytest.fixture(scope='module')
+def random_teacher_checkpoints(tmp_path_factory):
+    """One randomly initialised checkpoint per teacher config, written on first use."""
+    cache = {}
+
+    def checkpoint_for(teacher_config: str) -> str:
+        if teacher_config not in cache:
+            path = tmp_path_factory.mktemp('random_teacher') / 'random.pth'
+            torch.manual_seed(0)
+            torch.save({'state_dict': build_detector(load_detector_config(teacher_config, 'teacher')).state_dict(),
+                        'meta': {}}, path)
+            cache[teacher_config] = str(path)
+        return cache[teacher_config]
+    return checkpoint_for
+
+
+@pytest.mark.parametrize('dataset', DATASETS)
+@pytest.mark.parametrize('scheme', BOTH_DATASETS)
+def test_shipped_scheme_config_distils_on_a_random_batch(scheme, dataset, random_teacher_checkpoints, monkeypatch):
+    """As tests/test_configs.py does for the offline configs: every term on a random batch, finite gradients."""
+    from mmengine.optim import build_optim_wrapper
+
+    from mmkd.engine.standalone import attach_hook, distillation_hook_cfg, random_detection_batch
+    skip_without_recipes(dataset)
+    monkeypatch.chdir(REPO)  # teacher and peer configs are paths relative to the repository
+    cfg = Config.fromfile(f'configs/distill/schemes/{scheme}_yolox_{dataset}.py')
+    hook_cfg = distillation_hook_cfg(cfg)
+    if 'teacher' in hook_cfg:  # a frozen, pre-trained teacher: a random one here
+        hook_cfg['teacher'] = dict(hook_cfg['teacher'], checkpoint=random_teacher_checkpoints(
+            hook_cfg['teacher']['config']))
+    torch.manual_seed(0)
+    student = build_detector(cfg).train()
+    optim = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01))
+    hook = attach_hook(hook_cfg, student, build_optim_wrapper(student, optim), optim)
+    inputs, samples = random_detection_batch(2, 128, student.bbox_head.num_classes, boxes_per_image=4,
+                                             pixel_max=1.0)  # [0, 1]: see test_configs.py
+
+    losses = student(inputs, samples, mode='loss')
+
+    entries = list(hook.distiller.entries)
+    if isinstance(hook, OnlineDistillationHook):  # and the peer's mirrored entries
+        entries += hook.source.peer_distiller.entries
+    keys = {f'loss_{entry.name}' for entry in entries}
+    assert keys <= set(losses), sorted(keys - set(losses))
+    if hook.balance is not None:  # measuring: the terms are weighted zero, their raw values recorded
+        assert set(hook.balance.term_sums) == keys and set(hook.balance.ratios) <= keys  # else: KeyError at fix
+        assert all(0 < value < float('inf') for value in hook.balance.term_sums.values())
+    total = sum(value.sum() for key, value in losses.items() if key in keys)
+    assert torch.isfinite(total)
+    total.backward()
+    grads = [p.grad for p in student.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(grad).all() for grad in grads)
+    if isinstance(hook, SelfDistillationHook):
+        assert hook.teacher is student
+    elif isinstance(hook, OnlineDistillationHook):  # the peer learns from the student
+        assert any(p.grad is not None for p in hook.teacher.parameters())
+    else:
+        assert not any(p.requires_grad for p in hook.teacher.parameters())
+    if isinstance(hook, AdversarialDistillationHook):
+        assert all(torch.isfinite(loss.discriminator_loss()) for loss in hook.adversarial)
+
+
+@pytest.mark.parametrize('scheme', BOTH_DATASETS)
+def test_neon_scheme_configs_train_the_neon_student_with_the_pairs_teacher(scheme):
+    skip_without_recipes('neon')
+    from mmkd.engine.standalone import distillation_hook_cfg
+    cfg = Config.fromfile(str(SCHEMES_DIR / f'{scheme}_yolox_neon.py'))
+    student = Config.fromfile(str(REPO / 'configs' / 'yolox' / 'yolox_student_neon.py'))
+    for key in ('model', 'train_dataloader', 'train_cfg', 'param_scheduler', 'optim_wrapper'):
+        assert cfg[key] == student[key], key
+    hook = distillation_hook_cfg(cfg)
+    if 'teacher' in hook:
+        pair = Config.fromfile(str(REPO / 'configs' / 'distill' / '_base_' / 'pairs' / 'yolox_neon.py'))
+        assert hook['teacher'] == pair.distillation_hook.teacher
+        assert {key: hook['balance'][key] for key in ('target_ratio', 'iters')} == pair.distillation_hook.balance
