@@ -12,7 +12,7 @@ import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
-from utils import CONFIGS, REPO, load, load_config, train
+from utils import CONFIGS, REPO, load, load_config, train, untrained_checkpoint
 
 from mmkd.engine.teacher import build_detector, load_detector_config
 from mmkd.hooks import DistillationHook
@@ -418,25 +418,9 @@ def test_shipped_scheme_configs_build(path):
     assert isinstance(HOOKS.build(distillation_hook_cfg(cfg)), DistillationHook)
 
 
-@pytest.fixture(scope='module')
-def random_teacher_checkpoints(tmp_path_factory):
-    """One randomly initialised checkpoint per teacher config, written on first use."""
-    cache = {}
-
-    def checkpoint_for(teacher_config: str) -> str:
-        if teacher_config not in cache:
-            path = tmp_path_factory.mktemp('random_teacher') / 'random.pth'
-            torch.manual_seed(0)
-            torch.save({'state_dict': build_detector(load_detector_config(teacher_config, 'teacher')).state_dict(),
-                        'meta': {}}, path)
-            cache[teacher_config] = str(path)
-        return cache[teacher_config]
-    return checkpoint_for
-
-
 @pytest.mark.parametrize('dataset', DATASETS)
 @pytest.mark.parametrize('scheme', BOTH_DATASETS)
-def test_shipped_scheme_config_distils_on_a_random_batch(scheme, dataset, random_teacher_checkpoints, monkeypatch):
+def test_shipped_scheme_config_distils_on_a_random_batch(scheme, dataset, tmp_path, monkeypatch):
     """As tests/test_configs.py does for the offline configs: every term on a random batch, finite gradients."""
     from mmengine.optim import build_optim_wrapper
 
@@ -445,10 +429,11 @@ def test_shipped_scheme_config_distils_on_a_random_batch(scheme, dataset, random
     monkeypatch.chdir(REPO)  # teacher and peer configs are paths relative to the repository
     cfg = Config.fromfile(f'configs/distill/schemes/{scheme}_yolox_{dataset}.py')
     hook_cfg = distillation_hook_cfg(cfg)
-    if 'teacher' in hook_cfg:  # a frozen, pre-trained teacher: a random one here
-        hook_cfg['teacher'] = dict(hook_cfg['teacher'], checkpoint=random_teacher_checkpoints(
-            hook_cfg['teacher']['config']))
     torch.manual_seed(0)
+    if 'teacher' in hook_cfg:  # a frozen, pre-trained teacher: an untrained one here
+        teacher = hook_cfg['teacher']
+        hook_cfg['teacher'] = dict(teacher, checkpoint=untrained_checkpoint(
+            load_detector_config(teacher['config'], 'teacher'), tmp_path / 'teacher.pth'))
     student = build_detector(cfg).train()
     optim = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01))
     hook = attach_hook(hook_cfg, student, build_optim_wrapper(student, optim), optim)
