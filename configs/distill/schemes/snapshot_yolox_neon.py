@@ -1,0 +1,11 @@
+# Snapshot distillation (_base_/schemes/snapshot.py) on NEON tree crowns, with
+# mean_teacher_yolox_neon.py's 40-iteration warm-up. Cycle: a snapshot every 40 of 200
+# iterations (8 epochs of 5), 5 cycles as in the synthetic run (64 of 320); a 2-epoch
+# cycle (10 iterations) would leave the teacher only 10 SGD steps behind the student.
+# update_buffers=True: the snapshot takes the student's BN statistics with its weights (the
+# teacher runs in eval mode; the default would pair old weights with the live statistics).
+_base_ = ['../../yolox/yolox_student_neon.py', '../_base_/schemes/snapshot.py']
+
+custom_hooks = _base_.custom_hooks + [
+    dict(_base_.scheme_hook, averaging=dict(_base_.scheme_hook.averaging, interval=40, update_buffers=True),
+         schedule=dict(warmup_iters=40))]
