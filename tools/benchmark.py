@@ -99,8 +99,10 @@ def _yolox_methods(dataset: str, methods: Sequence[str]) -> Dict[str, str]:
 FEATURE_METHODS = ('fgfi', 'defeat', 'gid', 'fgd', 'cwd', 'pkd', 'attention')
 RESPONSE_METHODS = ('sigmoid_kd', 'dkd', 'bbox_kd')
 CROSS_HEAD_METHODS = ('crosskd', 'bckd')
-SCHEMES = ('mean_teacher', 'snapshot', 'self_d2s', 'online_dml', 'relation', 'adversarial',
-           'multi_teacher', 'multi_teacher_confidence', 'multi_teacher_learned', 'multi_teacher_bandit')
+# the schemes with a NEON config: those that need no second trained teacher
+SINGLE_TEACHER_SCHEMES = ('mean_teacher', 'snapshot', 'self_d2s', 'online_dml', 'relation', 'adversarial')
+SCHEMES = SINGLE_TEACHER_SCHEMES + ('multi_teacher', 'multi_teacher_confidence', 'multi_teacher_learned',
+                                    'multi_teacher_bandit')
 RTMDET_SYNTH = TrainedModel('configs/rtmdet/rtmdet_teacher_synth.py', 'work_dirs/rtmdet_teacher_synth')
 YOLOX_M_SYNTH = TrainedModel('configs/distill/schemes/models/yolox_m_synth.py', 'work_dirs/yolox_m_synth')
 
@@ -110,7 +112,8 @@ DATASETS = {
         TrainedModel('configs/yolox/yolox_teacher_neon.py', 'work_dirs/yolox_teacher_neon'),
         'configs/yolox/yolox_student_neon.py',
         {**_yolox_methods('neon', FEATURE_METHODS + RESPONSE_METHODS + CROSS_HEAD_METHODS + ('fgd_sigmoid_kd',)),
-         'fgd_fixed_weight': 'configs/distill/ablations/fgd_fixed_weight_yolox_neon.py'}),
+         'fgd_fixed_weight': 'configs/distill/ablations/fgd_fixed_weight_yolox_neon.py',
+         **{scheme: f'configs/distill/schemes/{scheme}_yolox_neon.py' for scheme in SINGLE_TEACHER_SCHEMES}}),
     # choosing loss weights: trained on 32 train tiles, evaluated on the other 7 (never on val)
     'neon_holdout': Dataset(
         'neon_holdout', 'NEON held-out train tiles (weight selection: 32 train tiles fit, 7 held out)',
