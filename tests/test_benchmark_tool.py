@@ -87,7 +87,8 @@ def test_pairing_refuses_unpaired_or_repeated_seeds():
 
 def test_the_plan_gives_each_method_its_seeds_and_the_baseline_their_union():
     default = benchmark.plan(benchmark.parse_args([]))
-    assert default == {'neon': {'sigmoid_kd': (0, 1, 2, 3, 4), 'fgd': (0, 1, 2), 'fgd_sigmoid_kd': (0, 1)}}
+    assert default == {'neon': {'sigmoid_kd': (0, 1, 2, 3, 4), 'fgd': (0, 1, 2), 'fgd_sigmoid_kd': (0, 1, 2, 3, 4),
+                                'crosskd': (0, 1, 2, 3, 4), 'bckd': (0, 1, 2, 3, 4)}}
     assert benchmark.with_baseline(default['neon'])['baseline'] == (0, 1, 2, 3, 4)
     assert benchmark.plan(benchmark.parse_args(['--methods', 'fgd', 'pkd'])) == {
         'neon': {'fgd': (0, 1, 2), 'pkd': benchmark.DEFAULT_SEEDS}}
@@ -124,8 +125,9 @@ def test_report_only_rebuilds_tables_and_plots_from_the_records(tmp_path, runs, 
                     '--results', str(tmp_path / 'results'), '--out', str(out)])
     text = (out / 'results.md').read_text()
     assert text.startswith('Command: `python tools/benchmark.py --report-only --methods fgd pkd')
-    assert text == '\n'.join([text.splitlines()[0], '', benchmark.markdown_table(NEON, benchmark.summarise(runs)),
-                              '', '![mAP per method](map_neon.png) ![training losses](loss_neon.png) '
+    summaries = benchmark.summarise(runs)
+    assert text == '\n'.join([text.splitlines()[0], '', benchmark.markdown_table(NEON, summaries),
+                              '', benchmark.versus_best(runs, summaries), '', '![mAP per method](map_neon.png) ![training losses](loss_neon.png) '
                               '![val mAP during training](val_curve_neon.png)', ''])
     stored = json.loads((out / 'results.json').read_text())
     assert [run['method'] for run in stored['neon']] == [run.method for run in runs]
@@ -304,3 +306,12 @@ def test_int8_table_pairs_each_row_with_the_rows_above_and_shows_the_artifact_ga
     assert lines['PTQ INT8 (of the distilled student)'][4:6] == ['', '']  # nothing above it to compare but FP32
     assert lines['QAT INT8 with KD'][6] == '0.002 |'  # the largest |artifact - fake-quant| over the seeds
     assert lines['FP32 student (no KD)'][1] == '0.040, 0.060'
+
+
+def test_each_method_is_paired_against_the_one_with_the_largest_gain(runs):
+    text = benchmark.versus_best(runs, benchmark.summarise(runs))
+    assert 'largest mean gain, fgd' in text  # fgd +0.055 on average, pkd +0.01
+    # pkd minus fgd per seed: -0.06 and -0.03; t(0.975, 1) * stdev / sqrt(2) = 12.7062 * 0.015
+    assert f'| pkd | 0,1 | -0.0450 ± {T_975[1] * 0.015:.4f} | no |' in text
+    assert '| fgd |' not in text
+    assert benchmark.versus_best(runs[:5], benchmark.summarise(runs[:5])) == ''  # one distilled method

@@ -563,6 +563,33 @@ def markdown_table(dataset: Dataset, summaries: List[Summary]) -> str:
     return '\n'.join(lines)
 
 
+def versus_best(runs: List[Run], summaries: List[Summary]) -> str:
+    """Markdown: each other distilled method minus the one with the largest mean paired gain, paired on the
+    seeds both ran (mean and 95% t interval); empty with fewer than two distilled methods."""
+    distilled = [summary for summary in summaries if summary.gain is not None]
+    if len(distilled) < 2:
+        return ''
+    best = max(distilled, key=lambda summary: summary.gain.mean).method
+    by_method: Dict[str, List[Run]] = {}
+    for run in runs:
+        by_method.setdefault(run.method, []).append(run)
+    lines = [f'Paired against the method with the largest mean gain, {best} (other minus {best}, '
+             'on the seeds both ran):', '', '| method | seeds | difference ± 95% CI | interval excludes 0 |',
+             '|---|---|---|---|']
+    for summary in distilled:
+        if summary.method == best:
+            continue
+        shared = set(summary.seeds) & {run.seed for run in by_method[best]}
+        differences = paired_gains([run for run in by_method[summary.method] if run.seed in shared],
+                                   [run for run in by_method[best] if run.seed in shared])
+        interval = t_interval(list(differences.values())) if differences else None
+        cells = ([summary.method, ','.join(map(str, sorted(shared))), interval.format(sign='+'),
+                  'n/a (one seed)' if interval.count < 2 else ('yes' if interval.excludes_zero else 'no')]
+                 if interval else [summary.method, 'none shared', '', ''])
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
 def plot_map(dataset: Dataset, runs: List[Run], summaries: List[Summary], out: Path) -> Path:
     """Left: mAP per method (seeds as dots, baseline band, teacher line); right: paired gains with 95% CI."""
     import matplotlib
@@ -682,7 +709,7 @@ def report(results: Dict[str, List[Run]], out: Path, command: str) -> str:
         map_plot = plot_map(dataset, runs, summaries, out)
         loss_plot = plot_losses(dataset, runs, out)
         curve_plot = plot_val_curves(dataset, runs, out)
-        sections += [markdown_table(dataset, summaries), '',
+        sections += [markdown_table(dataset, summaries), '', versus_best(runs, summaries), '',
                      f'![mAP per method]({map_plot.name}) ![training losses]({loss_plot.name}) '
                      f'![val mAP during training]({curve_plot.name})', '']
     text = '\n'.join(sections)
