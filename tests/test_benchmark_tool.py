@@ -127,7 +127,8 @@ def test_report_only_rebuilds_tables_and_plots_from_the_records(tmp_path, runs, 
     assert text.startswith('Command: `python tools/benchmark.py --report-only --methods fgd pkd')
     summaries = benchmark.summarise(runs)
     assert text == '\n'.join([text.splitlines()[0], '', benchmark.markdown_table(NEON, summaries),
-                              '', benchmark.versus_best(runs, summaries), '', '![mAP per method](map_neon.png) ![training losses](loss_neon.png) '
+                              '', benchmark.versus_best(runs, summaries), '',
+                              '![mAP per method](map_neon.png) ![training losses](loss_neon.png) '
                               '![val mAP during training](val_curve_neon.png)', ''])
     stored = json.loads((out / 'results.json').read_text())
     assert [run['method'] for run in stored['neon']] == [run.method for run in runs]
