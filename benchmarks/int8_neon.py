@@ -24,7 +24,6 @@ checkpoint (a fresh clone) is trained first, as the benchmark would.
 """
 import argparse
 import json
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +33,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from mmengine.config import Config  # noqa: E402
 
 from mmkd.utils.cli import fail  # noqa: E402
 from tools.benchmark import (  # noqa: E402
@@ -50,9 +51,9 @@ from tools.benchmark import (  # noqa: E402
     publish_teachers,
     read_record,
     record_file,
+    run_logged,
     t_interval,
     teacher_runs,
-    thread_env,
     train,
 )
 
@@ -61,7 +62,6 @@ DISTILLED = 'sigmoid_kd'  # the FP32 distilled student, and the KD of the QAT + 
 QAT_CONFIGS = {'qat': 'configs/distill/quant/qat_yolox_neon.py',
                'qat_kd': 'configs/distill/quant/qat_sigmoid_kd_yolox_neon.py'}
 INT8_ROWS = ('ptq', *QAT_CONFIGS)
-QAT_EPOCHS = 10  # configs/distill/quant/_base_/qat.py
 REFERENCES = (DISTILLED, 'ptq', 'qat')  # the rows each later row is compared with
 ROW_NAMES = {BASELINE: 'FP32 student (no KD)', DISTILLED: 'FP32 distilled (sigmoid KD)',
              'ptq': 'PTQ INT8 (of the distilled student)', 'qat': 'QAT INT8 without KD',
@@ -87,12 +87,8 @@ class Int8Record:
 
 
 def run_tool(command: Sequence[str], log_file: Path) -> None:
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_file, 'a') as stream:
-        returncode = subprocess.run([sys.executable, *command], cwd=REPO, stdout=stream,
-                                    stderr=subprocess.STDOUT, env=thread_env(THREADS)).returncode
-    if returncode:
-        fail(f'{" ".join(command[:2])} failed; see {log_file}')
+    """``python TOOL ARGS...`` single-threaded, its output appended to ``log_file``."""
+    run_logged([sys.executable, *command], log_file, THREADS, ' '.join(command[:2]))
 
 
 def deploy(config: str, checkpoint: Path, out: Path, save_calibrated: Optional[Path] = None) -> dict:
@@ -160,10 +156,11 @@ def run_seed(seed: int, teacher: Run) -> List[Int8Record]:
     def qat(row: str) -> dict:
         ptq()  # the calibrated checkpoint it starts from (no-op when present)
         work_dir = out / row
-        if not (work_dir / f'epoch_{QAT_EPOCHS}.pth').is_file():
+        final = work_dir / f'epoch_{Config.fromfile(str(REPO / QAT_CONFIGS[row])).train_cfg.max_epochs}.pth'
+        if not final.is_file():
             run_tool(['tools/train.py', QAT_CONFIGS[row], '--work-dir', str(work_dir), '--cfg-options',
                       f'load_from={calibrated}', f'randomness.seed={seed}'], work_dir / 'train.log')
-        return deploy(QAT_CONFIGS[row], work_dir / f'epoch_{QAT_EPOCHS}.pth', work_dir / 'int8.onnx')
+        return deploy(QAT_CONFIGS[row], final, work_dir / 'int8.onnx')
 
     records = [int8_step('ptq', seed, DATASET.student_config,
                          f'{distilled.method}/{distilled.config_hash}/seed{seed}', ptq)]

@@ -99,6 +99,7 @@ def _yolox_methods(dataset: str, methods: Sequence[str]) -> Dict[str, str]:
 FEATURE_METHODS = ('fgfi', 'defeat', 'gid', 'fgd', 'cwd', 'pkd', 'attention')
 RESPONSE_METHODS = ('sigmoid_kd', 'dkd', 'bbox_kd')
 CROSS_HEAD_METHODS = ('crosskd', 'bckd')
+NEON_METHODS = FEATURE_METHODS + RESPONSE_METHODS + CROSS_HEAD_METHODS + ('fgd_sigmoid_kd',)
 # the schemes with a NEON config: those that need no second trained teacher
 SINGLE_TEACHER_SCHEMES = ('mean_teacher', 'snapshot', 'self_d2s', 'online_dml', 'relation', 'adversarial')
 SCHEMES = SINGLE_TEACHER_SCHEMES + ('multi_teacher', 'multi_teacher_confidence', 'multi_teacher_learned',
@@ -111,7 +112,7 @@ DATASETS = {
         'neon', 'NEON tree crowns (real aerial RGB, 1 class), 17 val tiles',
         TrainedModel('configs/yolox/yolox_teacher_neon.py', 'work_dirs/yolox_teacher_neon'),
         'configs/yolox/yolox_student_neon.py',
-        {**_yolox_methods('neon', FEATURE_METHODS + RESPONSE_METHODS + CROSS_HEAD_METHODS + ('fgd_sigmoid_kd',)),
+        {**_yolox_methods('neon', NEON_METHODS),
          'fgd_fixed_weight': 'configs/distill/ablations/fgd_fixed_weight_yolox_neon.py',
          **{scheme: f'configs/distill/schemes/{scheme}_yolox_neon.py' for scheme in SINGLE_TEACHER_SCHEMES}}),
     # choosing loss weights: trained on 32 train tiles, evaluated on the other 7 (never on val)
@@ -119,7 +120,7 @@ DATASETS = {
         'neon_holdout', 'NEON held-out train tiles (weight selection: 32 train tiles fit, 7 held out)',
         TrainedModel('configs/yolox/yolox_teacher_neon.py', 'work_dirs/yolox_teacher_neon'),
         'configs/yolox/yolox_student_neon.py',
-        _yolox_methods('neon', FEATURE_METHODS + RESPONSE_METHODS + CROSS_HEAD_METHODS + ('fgd_sigmoid_kd',)),
+        _yolox_methods('neon', NEON_METHODS),
         options=tuple(f'{key}=annotations/{name}.json' for key, name in (
             ('train_dataloader.dataset.dataset.ann_file', 'train_fit'),
             ('val_dataloader.dataset.ann_file', 'train_holdout'),
@@ -241,6 +242,17 @@ def thread_env(threads: int) -> Dict[str, str]:
     return dict(os.environ, **limits)
 
 
+def run_logged(command: Sequence[str], log_file: Path, threads: int, what: str) -> None:
+    """Run ``command`` in the repository with ``threads`` threads, appending its output to ``log_file``;
+    stop with one line naming ``what`` when it fails."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_file, 'a') as stream:
+        returncode = subprocess.run(list(command), cwd=REPO, stdout=stream, stderr=subprocess.STDOUT,
+                                    env=thread_env(threads)).returncode
+    if returncode:
+        fail(f'{what} failed; see {log_file}')
+
+
 def train(run: Run) -> None:
     """Train ``run`` with tools/train.py unless its final checkpoint exists."""
     if run.final_checkpoint.is_file():
@@ -249,15 +261,10 @@ def train(run: Run) -> None:
                '--cfg-options', f'randomness.seed={run.seed}', *run.options]
     if (run.path / 'last_checkpoint').is_file():
         command.append('--resume')
-    run.path.mkdir(parents=True, exist_ok=True)
     train_log = run.path / 'train.log'
     log(f'{run.name}: training, log in {train_log.relative_to(REPO)}')
     start = time.time()
-    with open(train_log, 'a') as stream:
-        returncode = subprocess.run(command, cwd=REPO, stdout=stream, stderr=subprocess.STDOUT,
-                                    env=thread_env(run.threads)).returncode
-    if returncode:
-        fail(f'{run.name} failed to train; see {train_log}')
+    run_logged(command, train_log, run.threads, f'{run.name} training')
     run.train_seconds += time.time() - start
 
 
@@ -504,16 +511,22 @@ class Summary:
         return self.mean['bbox_mAP']
 
 
+def by_method(runs: List[Run]) -> Dict[str, List[Run]]:
+    """The runs of each method, methods in order of appearance."""
+    groups: Dict[str, List[Run]] = {}
+    for run in runs:
+        groups.setdefault(run.method, []).append(run)
+    return groups
+
+
 def summarise(runs: List[Run]) -> List[Summary]:
     """Per method in order of appearance: means, mAP interval and the paired gain over the baseline."""
-    by_method: Dict[str, List[Run]] = {}
-    for run in runs:
-        by_method.setdefault(run.method, []).append(run)
+    groups = by_method(runs)
     summaries = []
-    for method, group in by_method.items():
+    for method, group in groups.items():
         gain = None
         if method not in (TEACHER, BASELINE):
-            gain = t_interval(list(paired_gains(group, by_method[BASELINE]).values()))
+            gain = t_interval(list(paired_gains(group, groups[BASELINE]).values()))
         summaries.append(Summary(
             method, [run.seed for run in group],
             {key: statistics.fmean(run.metrics[key] for run in group) for key in METRICS},
@@ -534,14 +547,17 @@ def gap_closed(gain: Interval, baseline: Summary, teacher: Optional[Summary]) ->
     return f'{gain.mean / gap:.0%} [{gain.low / gap:.0%}, {gain.high / gap:.0%}]'
 
 
+def established(interval: Interval) -> str:
+    """Whether a paired interval excludes 0: 'yes', 'no' or 'n/a (one seed)'."""
+    return 'n/a (one seed)' if interval.count < 2 else ('yes' if interval.excludes_zero else 'no')
+
+
 def verdict(summary: Summary, baseline: Summary, teacher: Optional[Summary]) -> Tuple[str, str, str]:
     """(paired gain ± CI, share of the gap closed [CI], whether the interval excludes 0)."""
     if summary.gain is None:
         return '', '', ''
     gain = summary.gain
-    closed = gap_closed(gain, baseline, teacher)
-    established = 'n/a (one seed)' if gain.count < 2 else ('yes' if gain.excludes_zero else 'no')
-    return gain.format(sign='+'), closed, established
+    return gain.format(sign='+'), gap_closed(gain, baseline, teacher), established(gain)
 
 
 def markdown_table(dataset: Dataset, summaries: List[Summary]) -> str:
@@ -570,22 +586,19 @@ def versus_best(runs: List[Run], summaries: List[Summary]) -> str:
     if len(distilled) < 2:
         return ''
     best = max(distilled, key=lambda summary: summary.gain.mean).method
-    by_method: Dict[str, List[Run]] = {}
-    for run in runs:
-        by_method.setdefault(run.method, []).append(run)
+    groups = by_method(runs)
     lines = [f'Paired against the method with the largest mean gain, {best} (other minus {best}, '
              'on the seeds both ran):', '', '| method | seeds | difference ± 95% CI | interval excludes 0 |',
              '|---|---|---|---|']
     for summary in distilled:
         if summary.method == best:
             continue
-        shared = set(summary.seeds) & {run.seed for run in by_method[best]}
-        differences = paired_gains([run for run in by_method[summary.method] if run.seed in shared],
-                                   [run for run in by_method[best] if run.seed in shared])
+        shared = set(summary.seeds) & {run.seed for run in groups[best]}
+        differences = paired_gains([run for run in groups[summary.method] if run.seed in shared],
+                                   [run for run in groups[best] if run.seed in shared])
         interval = t_interval(list(differences.values())) if differences else None
         cells = ([summary.method, ','.join(map(str, sorted(shared))), interval.format(sign='+'),
-                  'n/a (one seed)' if interval.count < 2 else ('yes' if interval.excludes_zero else 'no')]
-                 if interval else [summary.method, 'none shared', '', ''])
+                  established(interval)] if interval else [summary.method, 'none shared', '', ''])
         lines.append('| ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 
@@ -720,8 +733,9 @@ def report(results: Dict[str, List[Run]], out: Path, command: str) -> str:
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--set', default='default', choices=sorted(SETS),
-                        help='quick: NEON, sigmoid KD, one seed (the demo); default: NEON, sigmoid KD on 5 seeds, '
-                             'FGD on 3, FGD + sigmoid KD on 2; select: the balance ratios on held-out train tiles; '
+                        help='quick: NEON, sigmoid KD, one seed (the demo); default: NEON, sigmoid KD, CrossKD, BCKD '
+                             'and FGD + sigmoid KD on 5 seeds, FGD on 3; select: the balance ratios on held-out '
+                             'train tiles; '
                              'full: every method and scheme on both datasets')
     parser.add_argument('--datasets', nargs='+', choices=sorted(DATASETS), help='restrict the set to these datasets')
     parser.add_argument('--methods', nargs='+', help='run these methods instead of the set\'s')
