@@ -128,6 +128,12 @@ DATASETS = {
             f'{key}=data/neon_trees/annotations/train_holdout.json' for key in ('val_evaluator.ann_file',
                                                                             'test_evaluator.ann_file')),
         teacher_of='neon'),
+    # the second dense head: the NEON pair with GFL heads in place of YOLOX's
+    'neon_gfl': Dataset(
+        'neon_gfl', 'NEON tree crowns with GFL heads (the YOLOX pair\'s backbone and neck), 17 val tiles',
+        TrainedModel('configs/gfl/gfl_teacher_neon.py', 'work_dirs/gfl_teacher_neon'),
+        'configs/gfl/gfl_student_neon.py',
+        {method: f'configs/distill/{method}_gfl_neon.py' for method in ('sigmoid_kd',) + CROSS_HEAD_METHODS}),
     'synth': Dataset(
         'synth', 'synthetic shapes (3 classes), 64 val images',
         TrainedModel('configs/yolox/yolox_teacher_synth.py', 'work_dirs/yolox_teacher_synth'),
@@ -150,6 +156,8 @@ SETS: Dict[str, Plan] = {
     # mAP 0.008 (docs/results.md), too weak a reference for a gap to close
     'default': {'neon': {'sigmoid_kd': (0, 1, 2, 3, 4), 'fgd': (0, 1, 2), 'fgd_sigmoid_kd': (0, 1, 2, 3, 4),
                          'crosskd': (0, 1, 2, 3, 4), 'bckd': (0, 1, 2, 3, 4)}},
+    # CrossKD and BCKD on a second dense head (GFL), against the best response method of the YOLOX pair
+    'gfl': {'neon_gfl': {method: (0, 1, 2, 3, 4) for method in ('sigmoid_kd',) + CROSS_HEAD_METHODS}},
     # the balance ratios of the NEON configs, chosen on held-out train tiles
     'select': {'neon_holdout': {f'{method}{RATIO_MARK}{ratio}': (0,) for method, ratios in SELECTION_RATIOS.items()
                                 for ratio in ratios}},
@@ -734,9 +742,9 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--set', default='default', choices=sorted(SETS),
                         help='quick: NEON, sigmoid KD, one seed (the demo); default: NEON, sigmoid KD, CrossKD, BCKD '
-                             'and FGD + sigmoid KD on 5 seeds, FGD on 3; select: the balance ratios on held-out '
-                             'train tiles; '
-                             'full: every method and scheme on both datasets')
+                             'and FGD + sigmoid KD on 5 seeds, FGD on 3; gfl: sigmoid KD, CrossKD and BCKD with GFL heads on '
+                             'NEON, 5 seeds; select: the balance ratios on held-out train tiles; '
+                             'full: every method and scheme on every dataset')
     parser.add_argument('--datasets', nargs='+', choices=sorted(DATASETS), help='restrict the set to these datasets')
     parser.add_argument('--methods', nargs='+', help='run these methods instead of the set\'s')
     parser.add_argument('--seeds', nargs='+', type=int,
