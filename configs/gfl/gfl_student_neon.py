@@ -12,7 +12,7 @@ _base_ = './gfl_s_neon.py'
 student_start = 'benchmarks/results/neon_gfl/init/yolox_student_seed0_backbone_neck.pth'
 model = dict(
     backbone=dict(widen_factor=0.25,
-                  init_cfg=dict(_delete_=True, type='Pretrained', checkpoint=student_start, prefix='backbone.')),
+                  init_cfg=[dict(type='Pretrained', checkpoint=student_start, prefix='backbone.')]),
     neck=dict(in_channels=[64, 128, 256], out_channels=64,
-              init_cfg=dict(_delete_=True, type='Pretrained', checkpoint=student_start, prefix='neck.')),
+              init_cfg=[dict(type='Pretrained', checkpoint=student_start, prefix='neck.')]),
     bbox_head=dict(in_channels=64, feat_channels=64, norm_cfg=dict(num_groups=16)))

@@ -13,8 +13,8 @@ _base_ = './gfl_s_neon.py'
 yolox_teacher_weights = 'benchmarks/results/neon/teacher/seed0.pth'
 model = dict(
     backbone=dict(
-        init_cfg=dict(_delete_=True, type='Pretrained', checkpoint=yolox_teacher_weights, prefix='backbone.')),
-    neck=dict(init_cfg=dict(_delete_=True, type='Pretrained', checkpoint=yolox_teacher_weights, prefix='neck.')))
+        init_cfg=[dict(type='Pretrained', checkpoint=yolox_teacher_weights, prefix='backbone.')]),
+    neck=dict(init_cfg=[dict(type='Pretrained', checkpoint=yolox_teacher_weights, prefix='neck.')]))
 
 max_epochs = 60
 num_last_epochs = 15
