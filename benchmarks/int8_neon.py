@@ -91,10 +91,11 @@ def run_tool(command: Sequence[str], log_file: Path) -> None:
     run_logged([sys.executable, *command], log_file, THREADS, ' '.join(command[:2]))
 
 
-def deploy(config: str, checkpoint: Path, out: Path, save_calibrated: Optional[Path] = None) -> dict:
-    """``tools/deploy.py CONFIG CHECKPOINT --int8 OUT`` unless done; its summary (kept in ``OUT.json``)."""
+def deploy(config: str, checkpoint: Path, out: Path, save_calibrated: Optional[Path] = None,
+           again: bool = False) -> dict:
+    """``tools/deploy.py CONFIG CHECKPOINT --int8 OUT`` unless done (or ``again``); its summary (``OUT.json``)."""
     summary = Path(f'{out}.json')
-    if not summary.is_file() or (save_calibrated and not save_calibrated.is_file()):
+    if again or not summary.is_file() or (save_calibrated and not save_calibrated.is_file()):
         extra = ['--save-calibrated', str(save_calibrated)] if save_calibrated else []
         # the gap to the fake-quantised model is recorded and shown in the table, not a reason to stop
         run_tool(['tools/deploy.py', config, str(checkpoint), '--int8', str(out), '--threads', str(THREADS),
@@ -121,17 +122,21 @@ def distilled_run(seed: int, teacher: Run) -> Run:
     return run
 
 
-def int8_step(row: str, seed: int, config: str, depends_on: str, step: Callable[[], dict]) -> Int8Record:
-    """The record of ``row``/``seed``, made by ``step()`` (returning deploy's summary) unless it exists."""
+def int8_step(row: str, seed: int, config: str, depends_on: str, step: Callable[[], dict],
+              reevaluate: bool = False) -> Int8Record:
+    """The record of ``row``/``seed``, made by ``step()`` (returning deploy's summary) unless it exists.
+
+    ``reevaluate``: an existing record's artifact and fake-quantised model are exported and evaluated
+    again from its checkpoints (``step`` trains nothing when they exist); its ``seconds`` are kept.
+    """
     path = record_file(RESULTS_DIR, 'neon_int8', row, seed)
     record = Int8Record(row, seed, config, config_hash(config, [depends_on]), depends_on)
-    if path.is_file():
-        stored = Int8Record(**json.loads(path.read_text()))
-        if stored.config_hash == record.config_hash:
-            return stored
+    stored = Int8Record(**json.loads(path.read_text())) if path.is_file() else None
+    if stored and stored.config_hash == record.config_hash and not reevaluate:
+        return stored
     start = time.time()
     summary = step()
-    record.seconds = time.time() - start
+    record.seconds = stored.seconds if stored and reevaluate else time.time() - start
     record.git_commit = git_commit()
     record.fake_quant_mAP = summary['pytorch_metrics'].get('coco/bbox_mAP', 0.0)
     record.metrics = {key.split('/')[-1]: value for key, value in summary['onnx_metrics'].items()}
@@ -144,28 +149,28 @@ def int8_step(row: str, seed: int, config: str, depends_on: str, step: Callable[
     return record
 
 
-def run_seed(seed: int, teacher: Run) -> List[Int8Record]:
+def run_seed(seed: int, teacher: Run, reevaluate: bool = False) -> List[Int8Record]:
     """PTQ of the seed's distilled student, then QAT without and with KD from its calibrated checkpoint."""
     distilled = distilled_run(seed, teacher)
     out = OUT_DIR / f'seed{seed}'
     calibrated = out / 'ptq_calibrated.pth'
 
-    def ptq() -> dict:
-        return deploy(DATASET.student_config, distilled.final_checkpoint, out / 'ptq.onnx', calibrated)
+    def ptq(again: bool = reevaluate) -> dict:
+        return deploy(DATASET.student_config, distilled.final_checkpoint, out / 'ptq.onnx', calibrated, again)
 
     def qat(row: str) -> dict:
-        ptq()  # the calibrated checkpoint it starts from (no-op when present)
+        ptq(again=False)  # the calibrated checkpoint it starts from (no-op when present)
         work_dir = out / row
         final = work_dir / f'epoch_{Config.fromfile(str(REPO / QAT_CONFIGS[row])).train_cfg.max_epochs}.pth'
         if not final.is_file():
             run_tool(['tools/train.py', QAT_CONFIGS[row], '--work-dir', str(work_dir), '--cfg-options',
                       f'load_from={calibrated}', f'randomness.seed={seed}'], work_dir / 'train.log')
-        return deploy(QAT_CONFIGS[row], final, work_dir / 'int8.onnx')
+        return deploy(QAT_CONFIGS[row], final, work_dir / 'int8.onnx', again=reevaluate)
 
     records = [int8_step('ptq', seed, DATASET.student_config,
-                         f'{distilled.method}/{distilled.config_hash}/seed{seed}', ptq)]
-    return records + [int8_step(row, seed, QAT_CONFIGS[row], records[0].config_hash, lambda row=row: qat(row))
-                      for row in QAT_CONFIGS]
+                         f'{distilled.method}/{distilled.config_hash}/seed{seed}', ptq, reevaluate)]
+    return records + [int8_step(row, seed, QAT_CONFIGS[row], records[0].config_hash, lambda row=row: qat(row),
+                                reevaluate) for row in QAT_CONFIGS]
 
 
 # ---------------------------------------------------------------- reporting
@@ -219,6 +224,10 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
     parser.add_argument('--jobs', type=int, default=2, help='seeds side by side (each step single-threaded)')
     parser.add_argument('--report-only', action='store_true', help='print the table from the records alone')
+    parser.add_argument('--reevaluate', action='store_true',
+                        help='export and evaluate every recorded artifact and its fake-quantised model again from '
+                             'the existing checkpoints (after a change of the quantised modules), rewriting the '
+                             'records; nothing is retrained where the checkpoints exist')
     return parser.parse_args(argv)
 
 
@@ -227,7 +236,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if not args.report_only:
         teacher = publish_teacher()
         with ThreadPoolExecutor(args.jobs) as pool:
-            list(pool.map(run_seed, args.seeds, [teacher] * len(args.seeds)))
+            list(pool.map(run_seed, args.seeds, [teacher] * len(args.seeds), [args.reevaluate] * len(args.seeds)))
     print(table(args.seeds))
 
 

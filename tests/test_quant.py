@@ -17,7 +17,7 @@ from utils import REPO, distill_hook_cfg, find_distill_hook, load, load_config, 
 from mmkd.engine.teacher import build_detector, load_weights  # noqa: E402
 from mmkd.quant import OnnxDetector, QuantConv2d, QuantSiLU, calibrate, calibration_dataloader, prepare_qat  # noqa: E402
 from mmkd.quant.deploy import deploy, example_inputs  # noqa: E402
-from mmkd.quant.modules import quantizers, set_fake_quant  # noqa: E402
+from mmkd.quant.modules import quantizers, set_fake_quant, set_observers  # noqa: E402
 
 
 @pytest.fixture(scope='module')
@@ -51,12 +51,13 @@ def test_ptq_artifact_runs_int8_kernels_and_keeps_the_map(ptq):
 
 
 def test_exported_outputs_match_the_fake_quantised_model(ptq):
-    """ONNX Runtime accumulates each convolution exactly in int32; the
-    fake-quantised PyTorch model convolves dequantised values in float32,
-    whose rounding error (about 1e-3 of a grid step over hundreds of terms)
-    sometimes moves a value across a rounding boundary of the output
-    quantiser (measured: 0.01-0.1% of one conv block's outputs differ by one
-    conv step, 2-3 steps after the quantised SiLU). Those flips feed later
+    """ONNX Runtime accumulates each convolution exactly in int32 and
+    requantises it; the fake-quantised PyTorch model (bias rounded alike,
+    ``QuantConv2d.quantized_bias``) convolves dequantised values in float32.
+    Near ties sometimes land on different sides of a rounding boundary of the
+    output quantiser (measured before the bias rounding: 0.01-0.1% of one
+    conv block's outputs differ by one conv step, 2-3 steps after the
+    quantised SiLU). Those flips feed later
     layers, so at the head a third of the values differ, by a few steps at
     most: the outputs are compared in steps of their own quantiser. Scores
     (class, objectness) differ by at most one step; the box offsets, with a
@@ -77,6 +78,37 @@ def test_exported_outputs_match_the_fake_quantised_model(ptq):
         for conv, want, got in zip(branch, want_levels, got_levels):
             steps = ((want - got).abs() / conv.output_quant.scale).round()
             assert steps.max() <= max_steps and steps.mean() <= 1
+
+
+def test_a_quantised_conv_with_bias_runs_in_onnx_runtime_as_simulated(tmp_path):
+    """ONNX Runtime rounds a QDQ conv's float bias to int32 in units of input
+    scale x weight scale when it fuses the ``QLinearConv``; the fake-quantised
+    conv rounds it the same way. With the float bias (before), 122 of these
+    131072 outputs were one step off; with it, none (at most a rare tie of
+    the requantisation)."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(2, 16, 1)).eval()
+    prepare_qat(model)
+    conv = model[0]
+    with torch.no_grad():
+        conv.bias.uniform_(-1, 1)
+    inputs = torch.randn(8, 2, 32, 32)
+    set_fake_quant(model, False)
+    set_observers(model, True)
+    with torch.no_grad():
+        model(inputs)
+    set_observers(model, False)
+    set_fake_quant(model, True)
+    with torch.no_grad():
+        expected = model(inputs)
+        torch.onnx.export(model, (inputs, ), str(tmp_path / 'conv.onnx'), input_names=['x'], opset_version=17,
+                          dynamo=False)
+    session = onnxruntime.InferenceSession(str(tmp_path / 'conv.onnx'), providers=['CPUExecutionProvider'])
+    actual = torch.from_numpy(session.run(None, {'x': inputs.numpy()})[0])
+    steps = ((expected - actual).abs() / conv.output_quant.scale).round()
+    assert steps.max() <= 1 and int((steps > 0).sum()) <= expected.numel() * 1e-4
+    set_fake_quant(model, False)  # calibration sees the float bias
+    assert torch.equal(conv.quantized_bias(), conv.bias)
 
 
 def test_prepare_folds_batch_norms_quantises_silu_and_names_what_stays_float():
