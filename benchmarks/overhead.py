@@ -33,7 +33,13 @@ from mmengine.optim import build_optim_wrapper  # noqa: E402
 
 import mmkd  # noqa: E402,F401
 from mmkd.engine.distiller import Distiller  # noqa: E402
-from mmkd.engine.standalone import attach_hook, distillation_hook_cfg, random_detection_batch  # noqa: E402
+from mmkd.engine.standalone import (  # noqa: E402
+    attach_hook,
+    distillation_hook_cfg,
+    random_checkpoint,
+    random_detection_batch,
+    training_step,
+)
 from mmkd.engine.teacher import build_detector, freeze, load_detector_config, run_detector  # noqa: E402
 
 PHASES = ('baseline', 'student', 'teacher', 'distill')
@@ -58,9 +64,8 @@ class Pair:
 
     def attach_distillation(self, student, optim_wrapper, optim_cfg, workdir: Path):
         """The config's hook with a randomly initialised teacher checkpoint (speed does not depend on weights)."""
-        checkpoint = workdir / 'teacher.pth'
-        torch.save({'state_dict': self.build_teacher().state_dict(), 'meta': {}}, checkpoint)
-        hook_cfg = dict(self.hook_cfg, teacher=dict(self.hook_cfg['teacher'], checkpoint=str(checkpoint)))
+        checkpoint = random_checkpoint(self.teacher_config, str(workdir / 'teacher.pth'))
+        hook_cfg = dict(self.hook_cfg, teacher=dict(self.hook_cfg['teacher'], checkpoint=checkpoint))
         return attach_hook(hook_cfg, student, optim_wrapper, optim_cfg)
 
 
@@ -77,16 +82,9 @@ def phase_step(args: argparse.Namespace, phase: str, workdir: Path):
                 run_detector(teacher, inputs, paths)
         return teacher_forward
     student, optim_wrapper, optim_cfg = pair.build_student(args)
-    if phase == 'distill':
-        pair.attach_distillation(student, optim_wrapper, optim_cfg, workdir)
+    hook = pair.attach_distillation(student, optim_wrapper, optim_cfg, workdir) if phase == 'distill' else None
     inputs, samples = random_detection_batch(args.batch, args.size, student.bbox_head.num_classes, args.device)
-
-    def student_step() -> None:
-        with optim_wrapper.optim_context(student):
-            losses = student(inputs, samples, mode='loss')
-        loss, _ = student.parse_losses(losses)
-        optim_wrapper.update_params(loss)
-    return student_step
+    return lambda: training_step(student, optim_wrapper, inputs, samples, hook)
 
 
 def timed(fn, repeats: int, device: str) -> float:

@@ -742,8 +742,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--set', default='default', choices=sorted(SETS),
                         help='quick: NEON, sigmoid KD, one seed (the demo); default: NEON, sigmoid KD, CrossKD, BCKD '
-                             'and FGD + sigmoid KD on 5 seeds, FGD on 3; gfl: sigmoid KD, CrossKD and BCKD with GFL heads on '
-                             'NEON, 5 seeds; select: the balance ratios on held-out train tiles; '
+                             'and FGD + sigmoid KD on 5 seeds, FGD on 3; gfl: sigmoid KD, CrossKD and BCKD with GFL '
+                             'heads on NEON, 5 seeds; select: the balance ratios on held-out train tiles; '
                              'full: every method and scheme on every dataset')
     parser.add_argument('--datasets', nargs='+', choices=sorted(DATASETS), help='restrict the set to these datasets')
     parser.add_argument('--methods', nargs='+', help='run these methods instead of the set\'s')

@@ -7,11 +7,11 @@ groups) against a student and an optim wrapper, after which every
 losses next to the detection losses, as it does in a Runner.
 """
 from types import SimpleNamespace
-from typing import List, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
-from mmengine.logging import MMLogger
+from mmengine.logging import MessageHub, MMLogger
 from mmengine.optim import OptimWrapper
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
@@ -37,16 +37,44 @@ def distillation_hook_cfg(cfg: Config) -> dict:
 
 
 def attach_hook(hook_cfg: dict, student: nn.Module, optim_wrapper: OptimWrapper, optim_cfg: dict,
-                classes: Sequence[str] = ()):
-    """Build the hook of ``hook_cfg`` and run its ``before_run``/``before_train`` on ``student``."""
+                classes: Sequence[str] = (), **runner_attributes: Any):
+    """Build the hook of ``hook_cfg`` and run its ``before_run``/``before_train`` on ``student``.
+
+    The hook sees a stand-in runner; ``runner_attributes`` add to it or replace its fields (e.g.
+    ``val_dataloader=[data_batch]`` for a bandit's held-out batch).
+    """
     runner = SimpleNamespace(
         model=student, cfg=Config(dict(optim_wrapper=optim_cfg)), optim_wrapper=optim_wrapper,
-        param_schedulers=[], logger=MMLogger.get_current_instance(), iter=0, epoch=0, val_loop=None,
+        param_schedulers=[], logger=MMLogger.get_current_instance(), message_hub=MessageHub.get_current_instance(),
+        iter=0, epoch=0, val_loop=None,
         train_dataloader=SimpleNamespace(dataset=SimpleNamespace(metainfo=dict(classes=tuple(classes)))))
+    vars(runner).update(runner_attributes)
     hook = HOOKS.build(hook_cfg)
     hook.before_run(runner)
     hook.before_train(runner)
     return hook
+
+
+def training_step(student: nn.Module, optim_wrapper: OptimWrapper, inputs: Tensor, data_samples: list,
+                  hook: Optional[Any] = None) -> None:
+    """One training iteration as a Runner runs it: the loss forward (with the distillation losses of an
+    attached hook), backward and optimizer step, then the hook's ``after_train_iter`` (EMA update,
+    discriminator step, bandit reward)."""
+    with optim_wrapper.optim_context(student):
+        losses = student(inputs, data_samples, mode='loss')
+    loss, _ = student.parse_losses(losses)
+    optim_wrapper.update_params(loss)
+    if hook is not None:
+        hook.after_train_iter(hook.runner, batch_idx=0)
+
+
+def random_checkpoint(config: str, path: str) -> str:
+    """Write a randomly initialised detector of ``config`` (a path or ``mmdet::`` path) to ``path``
+    as a checkpoint, for a teacher whose speed, not accuracy, matters."""
+    from .teacher import build_detector, load_detector_config
+    model = build_detector(load_detector_config(config, 'teacher'))
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
+    return path
 
 
 def random_detection_batch(batch: int, size: int, num_classes: int, device: str = 'cpu',

@@ -162,6 +162,11 @@ class DistillationHook(Hook):
                                f'{self.probe_input_size} while recording {entries}: '
                                f'{type(error).__name__}: {error}') from error
 
+    @property
+    def runner(self):
+        """The runner this hook trains under (set by ``before_train``; ``None`` before)."""
+        return self._runner
+
     def before_train(self, runner) -> None:
         self._runner = runner
         student = unwrap(runner.model)
