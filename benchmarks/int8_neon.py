@@ -221,7 +221,7 @@ def table(seeds: Sequence[int]) -> str:
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
+    parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument('--jobs', type=int, default=2, help='seeds side by side (each step single-threaded)')
     parser.add_argument('--report-only', action='store_true', help='print the table from the records alone')
     parser.add_argument('--reevaluate', action='store_true',
