@@ -6,7 +6,8 @@
 # for the last 15 epochs without mosaic).
 # Why not from scratch: trained from scratch with the YOLOX teacher's recipe, this GFL
 # model was at val mAP 0.001 after 20 epochs and 0.003 after 30 (the YOLOX-s at 0.027
-# and 0.030), too slow for the CPU budget. Its val curve is in its record
+# and 0.030; `python tools/benchmark.py --set gfl --seeds 0 1 2 --jobs 2` at commit
+# 56fcb40, stopped there), too slow for the CPU budget. Its val curve is in its record
 # (benchmarks/results/neon_gfl/teacher/seed0.json).
 _base_ = './gfl_s_neon.py'
 
