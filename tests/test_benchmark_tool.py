@@ -213,6 +213,23 @@ def test_the_holdout_dataset_trains_on_train_fit_evaluates_on_train_holdout_and_
     assert all('val.json' not in option for option in holdout.options)
 
 
+def test_the_architecture_datasets_distil_other_students_from_the_neon_teacher():
+    repo = Path(benchmark.REPO)
+    for name, backbone in (('neon_shallow', 'CSPDarknet'), ('neon_mbv2', 'MobileNetV2')):
+        dataset = benchmark.DATASETS[name]
+        assert dataset.teacher == NEON.teacher and dataset.teacher_of == 'neon' and not dataset.options
+        assert set(benchmark.SETS['architectures'][name]) <= set(dataset.method_configs)
+        student = benchmark.Config.fromfile(str(repo / dataset.student_config)).model
+        assert student.backbone.type == backbone and student != benchmark.Config.fromfile(
+            str(repo / NEON.student_config)).model
+        for method in ('baseline', *dataset.method_configs):
+            config = benchmark.method_config(dataset, method)
+            assert (repo / config).is_file(), config
+            # each method's config distils the dataset's student, not the neon one
+            assert benchmark.Config.fromfile(str(repo / config)).model == student, config
+    assert set(benchmark.DATASETS['neon_mbv2'].method_configs) == {'crosskd', 'fgd'}
+
+
 def test_unknown_method_is_a_one_line_error(capsys):
     with pytest.raises(SystemExit) as exit_info:
         benchmark.plan(benchmark.parse_args(['--methods', 'fitnet']))

@@ -106,11 +106,13 @@ SCHEMES = SINGLE_TEACHER_SCHEMES + ('multi_teacher', 'multi_teacher_confidence',
                                     'multi_teacher_bandit')
 RTMDET_SYNTH = TrainedModel('configs/rtmdet/rtmdet_teacher_synth.py', 'work_dirs/rtmdet_teacher_synth')
 YOLOX_M_SYNTH = TrainedModel('configs/distill/schemes/models/yolox_m_synth.py', 'work_dirs/yolox_m_synth')
+# the YOLOX-s teacher of every NEON YOLOX dataset (trained once, by 'neon'; the others name it in teacher_of)
+NEON_TEACHER = TrainedModel('configs/yolox/yolox_teacher_neon.py', 'work_dirs/yolox_teacher_neon')
 
 DATASETS = {
     'neon': Dataset(
         'neon', 'NEON tree crowns (real aerial RGB, 1 class), 17 val tiles',
-        TrainedModel('configs/yolox/yolox_teacher_neon.py', 'work_dirs/yolox_teacher_neon'),
+        NEON_TEACHER,
         'configs/yolox/yolox_student_neon.py',
         {**_yolox_methods('neon', NEON_METHODS),
          'fgd_fixed_weight': 'configs/distill/ablations/fgd_fixed_weight_yolox_neon.py',
@@ -118,7 +120,7 @@ DATASETS = {
     # choosing loss weights: trained on 32 train tiles, evaluated on the other 7 (never on val)
     'neon_holdout': Dataset(
         'neon_holdout', 'NEON held-out train tiles (weight selection: 32 train tiles fit, 7 held out)',
-        TrainedModel('configs/yolox/yolox_teacher_neon.py', 'work_dirs/yolox_teacher_neon'),
+        NEON_TEACHER,
         'configs/yolox/yolox_student_neon.py',
         _yolox_methods('neon', NEON_METHODS),
         options=tuple(f'{key}=annotations/{name}.json' for key, name in (
@@ -134,6 +136,20 @@ DATASETS = {
         TrainedModel('configs/gfl/gfl_teacher_neon.py', 'work_dirs/gfl_teacher_neon'),
         'configs/gfl/gfl_student_neon.py',
         {method: f'configs/distill/{method}_gfl_neon.py' for method in ('sigmoid_kd',) + CROSS_HEAD_METHODS}),
+    # other student architectures under the same NEON teacher (issue 14): a shallower CSPDarknet, and MobileNetV2
+    'neon_shallow': Dataset(
+        'neon_shallow', 'NEON tree crowns, shallower student (CSPDarknet with 1 CSP block per stage), 17 val tiles',
+        NEON_TEACHER,
+        'configs/yolox/yolox_student_shallow_neon.py',
+        {'crosskd': 'configs/distill/crosskd_yolox_shallow_neon.py'},
+        teacher_of='neon'),
+    'neon_mbv2': Dataset(
+        'neon_mbv2', 'NEON tree crowns, MobileNetV2 student (YOLOX neck and head) of the CSPDarknet teacher, '
+        '17 val tiles',
+        NEON_TEACHER,
+        'configs/yolox/yolox_student_mbv2_neon.py',
+        {method: f'configs/distill/{method}_yolox_mbv2_neon.py' for method in ('crosskd', 'fgd')},
+        teacher_of='neon'),
     'synth': Dataset(
         'synth', 'synthetic shapes (3 classes), 64 val images',
         TrainedModel('configs/yolox/yolox_teacher_synth.py', 'work_dirs/yolox_teacher_synth'),
@@ -161,6 +177,8 @@ SETS: Dict[str, Plan] = {
     # the balance ratios of the NEON configs, chosen on held-out train tiles
     'select': {'neon_holdout': {f'{method}{RATIO_MARK}{ratio}': (0,) for method, ratios in SELECTION_RATIOS.items()
                                 for ratio in ratios}},
+    # students of other architectures, same teacher: CrossKD (the best single method on NEON), and FGD across families
+    'architectures': {'neon_shallow': {'crosskd': (0, 1, 2)}, 'neon_mbv2': {'crosskd': (0, 1, 2), 'fgd': (0, 1, 2)}},
     'full': {name: {method: (0, 1) for method in dataset.method_configs} for name, dataset in DATASETS.items()},
 }
 
@@ -744,7 +762,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help='quick: NEON, sigmoid KD, one seed (the demo); default: NEON, sigmoid KD, CrossKD, BCKD '
                              'and FGD + sigmoid KD on 5 seeds, FGD on 3; gfl: sigmoid KD, CrossKD and BCKD with GFL '
                              'heads on NEON, 5 seeds; select: the balance ratios on held-out train tiles; '
-                             'full: every method and scheme on every dataset')
+                             'architectures: CrossKD to a shallower CSPDarknet student, CrossKD and FGD to a '
+                             'MobileNetV2 student, 3 seeds; full: every method and scheme on every dataset')
     parser.add_argument('--datasets', nargs='+', choices=sorted(DATASETS), help='restrict the set to these datasets')
     parser.add_argument('--methods', nargs='+', help='run these methods instead of the set\'s')
     parser.add_argument('--seeds', nargs='+', type=int,
