@@ -9,8 +9,8 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 
-from mmkd.engine.standalone import attach_hook, distillation_hook_cfg, random_detection_batch
-from mmkd.engine.teacher import build_detector, load_detector_config
+from mmkd.engine.standalone import attach_hook, distillation_hook_cfg, random_checkpoint, random_detection_batch
+from mmkd.engine.teacher import build_detector
 
 REPO = Path(__file__).resolve().parents[1]
 DISTILL_CONFIGS = sorted(str(path.relative_to(REPO)) for path in (REPO / 'configs' / 'distill').glob('*.py'))
@@ -24,11 +24,9 @@ def random_teacher_checkpoints(tmp_path_factory):
 
     def checkpoint_for(teacher_config: str) -> str:
         if teacher_config not in cache:
-            path = tmp_path_factory.mktemp('teacher') / 'random.pth'
             torch.manual_seed(0)
-            model = build_detector(load_detector_config(teacher_config, 'teacher'))
-            torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
-            cache[teacher_config] = str(path)
+            cache[teacher_config] = random_checkpoint(teacher_config,
+                                                      str(tmp_path_factory.mktemp('teacher') / 'random.pth'))
         return cache[teacher_config]
     return checkpoint_for
 
