@@ -201,15 +201,17 @@ def test_a_ratio_variant_sets_the_balance_of_the_distillation_hook_and_nothing_e
     assert benchmark.config_hash(config, options=[other, options[0]]) == benchmark.config_hash(config, options=options)
 
 
-def test_the_holdout_dataset_trains_on_train_fit_evaluates_on_train_holdout_and_reuses_the_teacher():
-    holdout = benchmark.DATASETS['neon_holdout']
+@pytest.mark.parametrize('name, of', [('neon_holdout', 'neon'), ('neon_gfl_holdout', 'neon_gfl')])
+def test_the_holdout_datasets_train_on_train_fit_evaluate_on_train_holdout_and_reuse_the_teacher(name, of):
+    holdout = benchmark.DATASETS[name]
     cfg = benchmark.Config.fromfile(str(benchmark.REPO / holdout.student_config))
     cfg.merge_from_dict(benchmark.parse_options(holdout.options))
     assert cfg.train_dataloader.dataset.dataset.ann_file == 'annotations/train_fit.json'
     for split in ('val', 'test'):
         assert cfg[f'{split}_dataloader'].dataset.ann_file == 'annotations/train_holdout.json'
         assert cfg[f'{split}_evaluator'].ann_file.endswith('annotations/train_holdout.json')
-    assert holdout.teacher == NEON.teacher and holdout.teacher_of == 'neon'
+    owner = benchmark.DATASETS[of]
+    assert (holdout.teacher, holdout.student_config, holdout.teacher_of) == (owner.teacher, owner.student_config, of)
     assert all('val.json' not in option for option in holdout.options)
 
 
