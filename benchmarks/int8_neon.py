@@ -20,7 +20,11 @@ a step whose record matches its config hash is not run again, and
 artifacts stay under ``work_dirs/int8_neon/seed<k>/``. A missing FP32
 checkpoint (a fresh clone) is trained first, as the benchmark would.
 
-    python benchmarks/int8_neon.py [--seeds 0 1 2] [--jobs 2] [--report-only]
+``--start baseline`` runs the same three INT8 rows from each seed's baseline
+student (no KD) instead, into ``benchmarks/results/neon_int8_from_baseline/``:
+there the teacher of the QAT + KD row has not taught the student yet.
+
+    python benchmarks/int8_neon.py [--seeds 0 1 2] [--jobs 2] [--start baseline] [--report-only]
 """
 import argparse
 import json
@@ -59,14 +63,27 @@ from tools.benchmark import (  # noqa: E402
 
 DATASET = DATASETS['neon']
 DISTILLED = 'sigmoid_kd'  # the FP32 distilled student, and the KD of the QAT + KD row
+
+
+@dataclass(frozen=True)
+class Start:
+    """The FP32 student an INT8 family quantises: a benchmark method's run of each seed."""
+    method: str
+    records: str  # the INT8 records' dataset folder (``benchmarks/results/<records>/<row>/seed<k>.json``)
+    out: Path  # checkpoints and artifacts: ``<out>/seed<k>/``
+    label: str
+
+
+OUT_DIR = REPO / 'work_dirs' / 'int8_neon'
+# the distilled student (the issue's table); the baseline student, which the teacher has not taught yet
+STARTS = {'distilled': Start(DISTILLED, 'neon_int8', OUT_DIR, 'distilled student'),
+          'baseline': Start(BASELINE, 'neon_int8_from_baseline', OUT_DIR / 'from_baseline', 'FP32 student')}
 QAT_CONFIGS = {'qat': 'configs/distill/quant/qat_yolox_neon.py',
                'qat_kd': 'configs/distill/quant/qat_sigmoid_kd_yolox_neon.py'}
 INT8_ROWS = ('ptq', *QAT_CONFIGS)
-REFERENCES = (DISTILLED, 'ptq', 'qat')  # the rows each later row is compared with
+REFERENCES = (BASELINE, DISTILLED, 'ptq', 'qat')  # the rows each later row is compared with
 ROW_NAMES = {BASELINE: 'FP32 student (no KD)', DISTILLED: 'FP32 distilled (sigmoid KD)',
-             'ptq': 'PTQ INT8 (of the distilled student)', 'qat': 'QAT INT8 without KD',
-             'qat_kd': 'QAT INT8 with KD'}
-OUT_DIR = REPO / 'work_dirs' / 'int8_neon'
+             'ptq': 'PTQ INT8', 'qat': 'QAT INT8 without KD', 'qat_kd': 'QAT INT8 with KD'}
 THREADS = 1  # every step single-threaded: --jobs seeds side by side, as the benchmark's records were made
 
 
@@ -110,26 +127,26 @@ def publish_teacher() -> Run:
     return teacher
 
 
-def distilled_run(seed: int, teacher: Run) -> Run:
-    """The benchmark's FP32 distilled run of ``seed``, trained first when its checkpoint is missing."""
-    run = new_run(DATASET, DISTILLED, seed, method_config(DATASET, DISTILLED), [teacher.config_hash],
-                  threads=THREADS)
-    record = record_file(RESULTS_DIR, DATASET.name, DISTILLED, seed)
+def fp32_run(method: str, seed: int, teacher: Run) -> Run:
+    """The benchmark's FP32 run of ``method`` and ``seed``, trained first when its checkpoint is missing."""
+    teachers = [] if method == BASELINE else [teacher.config_hash]
+    run = new_run(DATASET, method, seed, method_config(DATASET, method), teachers, threads=THREADS)
+    record = record_file(RESULTS_DIR, DATASET.name, method, seed)
     if not record.is_file() or not run.matches(read_record(record)):
         fail(f'no benchmark record {record} for this config; run '
-             f'`python tools/benchmark.py --methods {DISTILLED} --seeds {seed} --jobs 2` first')
+             f'`python tools/benchmark.py --methods {method} --seeds {seed} --jobs 2` first')
     train(run)  # nothing to do when its final checkpoint exists
     return run
 
 
-def int8_step(row: str, seed: int, config: str, depends_on: str, step: Callable[[], dict],
+def int8_step(start: Start, row: str, seed: int, config: str, depends_on: str, step: Callable[[], dict],
               reevaluate: bool = False) -> Int8Record:
     """The record of ``row``/``seed``, made by ``step()`` (returning deploy's summary) unless it exists.
 
     ``reevaluate``: an existing record's artifact and fake-quantised model are exported and evaluated
     again from its checkpoints (``step`` trains nothing when they exist); its ``seconds`` are kept.
     """
-    path = record_file(RESULTS_DIR, 'neon_int8', row, seed)
+    path = record_file(RESULTS_DIR, start.records, row, seed)
     record = Int8Record(row, seed, config, config_hash(config, [depends_on]), depends_on)
     stored = Int8Record(**json.loads(path.read_text())) if path.is_file() else None
     if stored and stored.config_hash == record.config_hash and not reevaluate:
@@ -144,19 +161,19 @@ def int8_step(row: str, seed: int, config: str, depends_on: str, step: Callable[
     record.artifact_bytes = summary['artifact_bytes']
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(asdict(record), indent=1))
-    log(f'neon_int8/{row}/seed{seed}: INT8 mAP {record.mAP:.4f} (fake-quant {record.fake_quant_mAP:.4f}), '
+    log(f'{start.records}/{row}/seed{seed}: INT8 mAP {record.mAP:.4f} (fake-quant {record.fake_quant_mAP:.4f}), '
         f'record {path.relative_to(REPO)}')
     return record
 
 
-def run_seed(seed: int, teacher: Run, reevaluate: bool = False) -> List[Int8Record]:
-    """PTQ of the seed's distilled student, then QAT without and with KD from its calibrated checkpoint."""
-    distilled = distilled_run(seed, teacher)
-    out = OUT_DIR / f'seed{seed}'
+def run_seed(seed: int, teacher: Run, start: Start, reevaluate: bool = False) -> List[Int8Record]:
+    """PTQ of the seed's ``start`` student, then QAT without and with KD from its calibrated checkpoint."""
+    fp32 = fp32_run(start.method, seed, teacher)
+    out = start.out / f'seed{seed}'
     calibrated = out / 'ptq_calibrated.pth'
 
     def ptq(again: bool = reevaluate) -> dict:
-        return deploy(DATASET.student_config, distilled.final_checkpoint, out / 'ptq.onnx', calibrated, again)
+        return deploy(DATASET.student_config, fp32.final_checkpoint, out / 'ptq.onnx', calibrated, again)
 
     def qat(row: str) -> dict:
         ptq(again=False)  # the calibrated checkpoint it starts from (no-op when present)
@@ -167,19 +184,19 @@ def run_seed(seed: int, teacher: Run, reevaluate: bool = False) -> List[Int8Reco
                       f'load_from={calibrated}', f'randomness.seed={seed}'], work_dir / 'train.log')
         return deploy(QAT_CONFIGS[row], final, work_dir / 'int8.onnx', again=reevaluate)
 
-    records = [int8_step('ptq', seed, DATASET.student_config,
-                         f'{distilled.method}/{distilled.config_hash}/seed{seed}', ptq, reevaluate)]
-    return records + [int8_step(row, seed, QAT_CONFIGS[row], records[0].config_hash, lambda row=row: qat(row),
-                                reevaluate) for row in QAT_CONFIGS]
+    records = [int8_step(start, 'ptq', seed, DATASET.student_config,
+                         f'{fp32.method}/{fp32.config_hash}/seed{seed}', ptq, reevaluate)]
+    return records + [int8_step(start, row, seed, QAT_CONFIGS[row], records[0].config_hash,
+                                lambda row=row: qat(row), reevaluate) for row in QAT_CONFIGS]
 
 
 # ---------------------------------------------------------------- reporting
 
-def row_maps(seeds: Sequence[int]) -> Dict[str, Dict[int, float]]:
+def row_maps(seeds: Sequence[int], start: Start) -> Dict[str, Dict[int, float]]:
     """``{row: {seed: mAP}}``: the FP32 rows from the benchmark's records, the INT8 rows from their own."""
     maps: Dict[str, Dict[int, float]] = {}
     for row in (BASELINE, DISTILLED, *INT8_ROWS):
-        dataset = DATASET.name if row in (BASELINE, DISTILLED) else 'neon_int8'
+        dataset = DATASET.name if row in (BASELINE, DISTILLED) else start.records
         files = [record_file(RESULTS_DIR, dataset, row, seed) for seed in seeds]
         missing = [str(path.relative_to(REPO)) for path in files if not path.is_file()]
         if missing:
@@ -193,21 +210,22 @@ def difference(maps: Dict[str, Dict[int, float]], row: str, reference: str) -> I
     return t_interval([maps[row][seed] - maps[reference][seed] for seed in maps[row]])
 
 
-def largest_gap(row: str, seeds: Sequence[int]) -> str:
+def largest_gap(row: str, seeds: Sequence[int], start: Start) -> str:
     """The largest |artifact mAP - fake-quantised mAP| of an INT8 row over ``seeds`` (deploy's bound: 0.005)."""
     if row not in INT8_ROWS:
         return ''
-    records = [Int8Record(**json.loads(record_file(RESULTS_DIR, 'neon_int8', row, seed).read_text()))
+    records = [Int8Record(**json.loads(record_file(RESULTS_DIR, start.records, row, seed).read_text()))
                for seed in seeds]
     return f'{max(abs(record.mAP - record.fake_quant_mAP) for record in records):.3f}'
 
 
-def table(seeds: Sequence[int]) -> str:
+def table(seeds: Sequence[int], start: Start = STARTS['distilled']) -> str:
     """Markdown: each row's mAP per seed and mean, its paired difference to each reference row above it,
     and for the INT8 rows the largest gap between the artifact and the fake-quantised model."""
-    maps = row_maps(seeds)
+    maps = row_maps(seeds, start)
     order = list(maps)
-    lines = [f'NEON, seeds {list(seeds)}: mAP mean ± 95% CI; differences paired by seed (t interval)', '',
+    lines = [f'NEON, seeds {list(seeds)}, INT8 rows from the {start.label}: mAP mean ± 95% CI; differences '
+             'paired by seed (t interval)', '',
              '| model | mAP per seed | mAP | ' + ' | '.join(f'vs {ROW_NAMES[reference]}' for reference in REFERENCES)
              + ' | largest INT8 vs fake-quant gap |', '|---|---|---|' + '---|' * (len(REFERENCES) + 1)]
     for row in order:
@@ -215,7 +233,7 @@ def table(seeds: Sequence[int]) -> str:
                    if order.index(row) > order.index(reference) else '' for reference in REFERENCES]
         per_seed = ', '.join(f'{maps[row][seed]:.3f}' for seed in seeds)
         lines.append(f'| {ROW_NAMES[row]} | {per_seed} | {t_interval(list(maps[row].values())).format()} | '
-                     f'{" | ".join(columns)} | {largest_gap(row, seeds)} |')
+                     f'{" | ".join(columns)} | {largest_gap(row, seeds, start)} |')
     return '\n'.join(lines)
 
 
@@ -223,6 +241,9 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument('--jobs', type=int, default=2, help='seeds side by side (each step single-threaded)')
+    parser.add_argument('--start', choices=sorted(STARTS), default='distilled',
+                        help='the FP32 student the INT8 rows quantise and fine-tune: the distilled student '
+                             '(default) or the baseline student, which the teacher has not taught yet')
     parser.add_argument('--report-only', action='store_true', help='print the table from the records alone')
     parser.add_argument('--reevaluate', action='store_true',
                         help='export and evaluate every recorded artifact and its fake-quantised model again from '
@@ -233,11 +254,12 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
+    start = STARTS[args.start]
     if not args.report_only:
         teacher = publish_teacher()
         with ThreadPoolExecutor(args.jobs) as pool:
-            list(pool.map(run_seed, args.seeds, [teacher] * len(args.seeds), [args.reevaluate] * len(args.seeds)))
-    print(table(args.seeds))
+            list(pool.map(lambda seed: run_seed(seed, teacher, start, args.reevaluate), args.seeds))
+    print(table(args.seeds, start))
 
 
 if __name__ == '__main__':

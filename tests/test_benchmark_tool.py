@@ -301,7 +301,8 @@ def test_retrain_trains_a_recorded_run_again_and_compares_without_touching_the_r
     assert 'neon/pkd/seed0: bbox_mAP 0.2500 retrained, differs from (0.3000) the record' in out
 
 
-def test_int8_table_pairs_each_row_with_the_rows_above_and_shows_the_artifact_gap(tmp_path, monkeypatch):
+@pytest.mark.parametrize('start', ['distilled', 'baseline'])
+def test_int8_table_pairs_each_row_with_the_rows_above_and_shows_the_artifact_gap(tmp_path, monkeypatch, start):
     from benchmarks import int8_neon
     monkeypatch.setattr(int8_neon, 'RESULTS_DIR', tmp_path)
     fp32 = {'baseline': (0.04, 0.06), 'sigmoid_kd': (0.08, 0.07)}
@@ -311,20 +312,25 @@ def test_int8_table_pairs_each_row_with_the_rows_above_and_shows_the_artifact_ga
             path = benchmark.record_file(tmp_path, 'neon', row, seed)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(dict(metrics=dict(bbox_mAP=mAP))))
+    records = int8_neon.STARTS[start].records
     for row, maps in int8.items():
         for seed, mAP in enumerate(maps):
             record = int8_neon.Int8Record(row, seed, 'c.py', 'h', 'd', fake_quant_mAP=mAP - 0.001 * (seed + 1),
                                           mAP=mAP, metrics=dict(bbox_mAP=mAP))
-            path = benchmark.record_file(tmp_path, 'neon_int8', row, seed)
+            path = benchmark.record_file(tmp_path, records, row, seed)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(int8_neon.asdict(record)))
-    lines = {line.split(' | ')[0].strip('| '): line.split(' | ') for line in int8_neon.table([0, 1]).splitlines()
+    text = int8_neon.table([0, 1], int8_neon.STARTS[start])
+    lines = {line.split(' | ')[0].strip('| '): line.split(' | ') for line in text.splitlines()
              if line.startswith('| ') and 'model' not in line}
+    assert f'INT8 rows from the {int8_neon.STARTS[start].label}' in text
+    # minus the FP32 student: +0.06 and +0.04, sample sd 0.0141, over sqrt(2): 0.01
+    assert lines['QAT INT8 with KD'][3] == f'+0.0500 ± {T_975[1] * 0.01:.4f}'
     # QAT + KD minus the distilled student: +0.02 and +0.03, mean +0.025, t(0.975, 1) * 0.00707 / sqrt(2)
-    assert lines['QAT INT8 with KD'][3] == f'+0.0250 ± {T_975[1] * 0.005:.4f}'
-    assert lines['QAT INT8 with KD'][5] == '+0.0150 ± 0.0635'  # minus QAT without KD: +0.01 and +0.02
-    assert lines['PTQ INT8 (of the distilled student)'][4:6] == ['', '']  # nothing above it to compare but FP32
-    assert lines['QAT INT8 with KD'][6] == '0.002 |'  # the largest |artifact - fake-quant| over the seeds
+    assert lines['QAT INT8 with KD'][4] == f'+0.0250 ± {T_975[1] * 0.005:.4f}'
+    assert lines['QAT INT8 with KD'][6] == '+0.0150 ± 0.0635'  # minus QAT without KD: +0.01 and +0.02
+    assert lines['PTQ INT8'][5:7] == ['', '']  # nothing above it to compare but FP32
+    assert lines['QAT INT8 with KD'][7] == '0.002 |'  # the largest |artifact - fake-quant| over the seeds
     assert lines['FP32 student (no KD)'][1] == '0.040, 0.060'
 
 
