@@ -188,3 +188,15 @@ def test_shipped_qat_configs_build_a_quantised_student():
         assert 'EMAHook' not in [hook['type'] for hook in cfg.custom_hooks]
         model = build_detector(cfg)
         assert any(isinstance(module, QuantConv2d) for module in model.modules())
+
+
+def test_the_map_gap_is_read_at_the_metrics_3_decimals():
+    from mmkd.quant.deploy import DeployReport
+
+    def gap(pytorch: float, artifact: float) -> float:
+        return DeployReport('int8.onnx', {'coco/bbox_mAP': pytorch}, {'coco/bbox_mAP': artifact}, 0).gap()
+
+    assert 0.085 - 0.080 > 0.005  # the float difference of two reported mAPs
+    assert gap(0.080, 0.085) == 0.005 and gap(0.085, 0.080) == 0.005
+    assert gap(0.080, 0.086) == 0.006
+    assert DeployReport('int8.onnx', {'coco/bbox_mAP': 0.01}, {}, 0).gap() == 0.01  # no detections: mAP 0
