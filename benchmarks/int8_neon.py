@@ -151,9 +151,9 @@ def int8_step(start: Start, row: str, seed: int, config: str, depends_on: str, s
     stored = Int8Record(**json.loads(path.read_text())) if path.is_file() else None
     if stored and stored.config_hash == record.config_hash and not reevaluate:
         return stored
-    start = time.time()
+    began = time.time()
     summary = step()
-    record.seconds = stored.seconds if stored and reevaluate else time.time() - start
+    record.seconds = stored.seconds if stored and reevaluate else time.time() - began
     record.git_commit = git_commit()
     record.fake_quant_mAP = summary['pytorch_metrics'].get('coco/bbox_mAP', 0.0)
     record.metrics = {key.split('/')[-1]: value for key, value in summary['onnx_metrics'].items()}
