@@ -64,6 +64,13 @@ def test_loss_weight_schedule(iteration, epoch, expected):
     assert schedule.factor(iteration, epoch) == pytest.approx(expected)
 
 
+def test_loss_weight_schedule_start_iter_delays_the_warmup():
+    schedule = LossWeightSchedule(warmup_iters=4, start_iter=10)
+    assert [schedule.factor(iteration, 0) for iteration in (0, 9, 10, 11, 13, 20)] == [0.0, 0.0, 0.25, 0.5, 1.0, 1.0]
+    with pytest.raises(ValueError, match='schedule.start_iter must be >= 0'):
+        LossWeightSchedule(start_iter=-1)
+
+
 def test_record_keys_and_close_names():
     assert parse_record_key('neck[1]').path == 'neck' and parse_record_key('neck[1]').index == 1
     assert parse_record_key('backbone.stage4').index is None

@@ -209,7 +209,7 @@ def test_mean_teacher_resumes(mean_teacher, tmp_path, synth_root):
 
 
 def test_snapshot_teacher_trains(tmp_path, synth_root):
-    hook = mean_teacher_hook(averaging=dict(type='mmkd.SnapshotModel', interval=2))
+    hook = mean_teacher_hook(averaging=dict(type='mmkd.SnapshotModel', interval=2), schedule=dict(start_iter=2))
     runner = train(scheme_cfg(tmp_path, synth_root, hook, epochs=1))
     assert int(find_hook(runner, MeanTeacherDistillationHook).source.averaged.steps) == runner.iter + 1
 
@@ -436,7 +436,8 @@ def test_shipped_scheme_config_distils_on_a_random_batch(scheme, dataset, tmp_pa
             load_detector_config(teacher['config'], 'teacher'), tmp_path / 'teacher.pth'))
     student = build_detector(cfg).train()
     optim = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01))
-    hook = attach_hook(hook_cfg, student, build_optim_wrapper(student, optim), optim)
+    start = hook_cfg.get('schedule', {}).get('start_iter', 0)  # a snapshot teaches from its first snapshot on
+    hook = attach_hook(hook_cfg, student, build_optim_wrapper(student, optim), optim, iter=start)
     inputs, samples = random_detection_batch(2, 128, student.bbox_head.num_classes, boxes_per_image=4,
                                              pixel_max=1.0)  # [0, 1]: see test_configs.py
 

@@ -17,6 +17,7 @@ from mmkd.schemes import (
     FixedTeacherWeights,
     InstanceRelationLoss,
     LearnedTeacherWeights,
+    MeanTeacherDistillationHook,
     PixelRelationLoss,
     SimilarityPreservingLoss,
     SnapshotModel,
@@ -223,6 +224,15 @@ def test_snapshot_model_copies_every_interval():
         snapshot.update_parameters(model)
         values.append(snapshot.module.weight.item())
     assert values == [0.0, 0.0, 2.0, 2.0, 4.0]
+
+
+def test_snapshot_hook_refuses_to_teach_before_the_first_snapshot():
+    entries = [dict(name='neck_mse', student='neck', teacher='neck', loss=dict(type='mmkd.FeatureMSELoss'))]
+    snapshot = dict(type='mmkd.SnapshotModel', interval=40)
+    with pytest.raises(ValueError, match=r'schedule.start_iter=0: .*averaging.interval=40.*start_iter=40'):
+        MeanTeacherDistillationHook(entries, averaging=snapshot)
+    assert MeanTeacherDistillationHook(entries, averaging=snapshot, schedule=dict(start_iter=80)).schedule.start_iter == 80
+    MeanTeacherDistillationHook(entries)  # a moving average teaches from the start
 
 
 def test_detach_tensors_and_eval_mode():

@@ -51,7 +51,7 @@ class DistillationHook(Hook):
             adapter='auto', loss=dict(type='mmkd.FeatureMSELoss'))``. See
             :class:`mmkd.engine.DistillEntry`.
         schedule: keyword arguments of :class:`LossWeightSchedule`
-            (``warmup_iters``, ``stop_epoch``, ``stop_iter``).
+            (``warmup_iters``, ``start_iter``, ``stop_epoch``, ``stop_iter``).
         balance: ``dict(target_ratio=r, iters=N)``: measure every term against
             the student's detection loss over the first ``N`` iterations (terms
             weighted zero meanwhile), then scale each to ``r`` times it. See

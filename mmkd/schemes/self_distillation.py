@@ -1,9 +1,11 @@
 """Self-distillation: the student teaches itself, across depth or across time."""
 from typing import Optional, Sequence
 
+from mmkd.engine.schedule import LossWeightSchedule
 from mmkd.hooks import DistillationHook
 from mmkd.registry import HOOKS
 from mmkd.teachers import AveragedTeacher, StudentTeacher
+from mmkd.teachers.averaged import SnapshotModel
 
 
 @HOOKS.register_module()
@@ -45,6 +47,11 @@ class MeanTeacherDistillationHook(DistillationHook):
     Tarvainen & Valpola, "Mean teachers are better role models", NeurIPS
     2017; Yang et al., "Snapshot Distillation", CVPR 2019.
 
+    A snapshot teacher distils from its first snapshot on
+    (``schedule=dict(start_iter=interval)``): before it, the snapshot is the
+    untrained initial student, whose outputs in eval mode (initial BN
+    statistics) are no target.
+
     Args:
         distill: entries pairing student paths with the same (or other)
             paths of the averaged teacher.
@@ -53,4 +60,21 @@ class MeanTeacherDistillationHook(DistillationHook):
     """
 
     def __init__(self, distill: Sequence[dict], averaging: Optional[dict] = None, **kwargs) -> None:
-        super().__init__(teacher=AveragedTeacher(averaging), distill=distill, **kwargs)
+        source = AveragedTeacher(averaging)
+        super().__init__(teacher=source, distill=distill, **kwargs)
+        check_first_snapshot(source.averaging_cfg, self.schedule)
+
+
+def check_first_snapshot(averaging: dict, schedule: LossWeightSchedule) -> None:
+    """Refuse a snapshot teacher that would teach before its first snapshot.
+
+    ``mmkd.SnapshotModel`` copies the student after every ``interval``-th
+    iteration; until then it holds the initial weights.
+    """
+    if averaging.get('type') not in ('mmkd.SnapshotModel', SnapshotModel):
+        return
+    interval = averaging.get('interval', 1)
+    if schedule.start_iter < interval:
+        raise ValueError(f'schedule.start_iter={schedule.start_iter}: a snapshot teacher (averaging.interval='
+                         f'{interval}) holds the untrained initial student until iteration {interval}; set '
+                         f'schedule=dict(start_iter={interval}) so distillation starts at the first snapshot')
