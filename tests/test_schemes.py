@@ -397,8 +397,9 @@ def test_teacher_assistant_chain_tool(tmp_path, synth_root, teacher_checkpoint):
 SCHEMES_DIR = REPO / 'configs' / 'distill' / 'schemes'
 DATASETS = ('synth', 'neon')
 SCHEME_CONFIGS = sorted(path for dataset in DATASETS for path in SCHEMES_DIR.glob(f'*_yolox_{dataset}.py'))
-# the schemes with a config per dataset (the multi-teacher and teacher-assistant ones are synthetic only)
-BOTH_DATASETS = ('mean_teacher', 'snapshot', 'self_d2s', 'online_dml', 'relation', 'adversarial')
+# the schemes with a config per dataset (the teacher-assistant chain is synthetic only)
+BOTH_DATASETS = ('mean_teacher', 'snapshot', 'self_d2s', 'online_dml', 'relation', 'adversarial', 'multi_teacher',
+                 'multi_teacher_confidence', 'multi_teacher_learned', 'multi_teacher_bandit')
 
 
 def skip_without_recipes(dataset: str) -> None:
@@ -418,6 +419,10 @@ def test_shipped_scheme_configs_build(path):
     assert isinstance(HOOKS.build(distillation_hook_cfg(cfg)), DistillationHook)
 
 
+def untrained_teacher(teacher: dict, path: Path) -> dict:
+    return dict(teacher, checkpoint=untrained_checkpoint(load_detector_config(teacher['config'], 'teacher'), path))
+
+
 @pytest.mark.parametrize('dataset', DATASETS)
 @pytest.mark.parametrize('scheme', BOTH_DATASETS)
 def test_shipped_scheme_config_distils_on_a_random_batch(scheme, dataset, tmp_path, monkeypatch):
@@ -431,15 +436,18 @@ def test_shipped_scheme_config_distils_on_a_random_batch(scheme, dataset, tmp_pa
     hook_cfg = distillation_hook_cfg(cfg)
     torch.manual_seed(0)
     if 'teacher' in hook_cfg:  # a frozen, pre-trained teacher: an untrained one here
-        teacher = hook_cfg['teacher']
-        hook_cfg['teacher'] = dict(teacher, checkpoint=untrained_checkpoint(
-            load_detector_config(teacher['config'], 'teacher'), tmp_path / 'teacher.pth'))
+        hook_cfg['teacher'] = untrained_teacher(hook_cfg['teacher'], tmp_path / 'teacher.pth')
+    if 'teachers' in hook_cfg:  # multi-teacher: each untrained
+        hook_cfg['teachers'] = [untrained_teacher(teacher, tmp_path / f'{teacher["name"]}.pth')
+                                for teacher in hook_cfg['teachers']]
     student = build_detector(cfg).train()
     optim = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01))
-    start = hook_cfg.get('schedule', {}).get('start_iter', 0)  # a snapshot teaches from its first snapshot on
-    hook = attach_hook(hook_cfg, student, build_optim_wrapper(student, optim), optim, iter=start)
     inputs, samples = random_detection_batch(2, 128, student.bbox_head.num_classes, boxes_per_image=4,
                                              pixel_max=1.0)  # [0, 1]: see test_configs.py
+    start = hook_cfg.get('schedule', {}).get('start_iter', 0)  # a snapshot teaches from its first snapshot on
+    val_batch = dict(inputs=list(inputs), data_samples=samples)  # a bandit's held-out reward batch
+    hook = attach_hook(hook_cfg, student, build_optim_wrapper(student, optim), optim, iter=start,
+                       val_dataloader=[val_batch])
 
     losses = student(inputs, samples, mode='loss')
 
@@ -475,7 +483,11 @@ def test_neon_scheme_configs_train_the_neon_student_with_the_pairs_teacher(schem
     for key in ('model', 'train_dataloader', 'train_cfg', 'param_scheduler', 'optim_wrapper'):
         assert cfg[key] == student[key], key
     hook = distillation_hook_cfg(cfg)
+    pair = Config.fromfile(str(REPO / 'configs' / 'distill' / '_base_' / 'pairs' / 'yolox_neon.py'))
     if 'teacher' in hook:
-        pair = Config.fromfile(str(REPO / 'configs' / 'distill' / '_base_' / 'pairs' / 'yolox_neon.py'))
         assert hook['teacher'] == pair.distillation_hook.teacher
         assert {key: hook['balance'][key] for key in ('target_ratio', 'iters')} == pair.distillation_hook.balance
+    if 'teachers' in hook:  # the pair's teacher first, then the weaker or other-family ones
+        first = hook['teachers'][0]
+        assert dict(config=first['config'], checkpoint=first['checkpoint']) == pair.distillation_hook.teacher
+        assert hook['balance']['iters'] == pair.distillation_hook.balance['iters']

@@ -26,7 +26,7 @@ from mmkd.schemes import (
 )
 from mmkd.teachers.ensemble import _shapes, _weighted_sum
 from mmkd.teachers.peer import _peer_key
-from mmkd.utils.modules import detach_tensors, eval_mode
+from mmkd.utils.modules import batch_statistics, detach_tensors, eval_mode
 
 
 # ----------------------------------------------------------------- relation
@@ -233,6 +233,28 @@ def test_snapshot_hook_refuses_to_teach_before_the_first_snapshot():
         MeanTeacherDistillationHook(entries, averaging=snapshot)
     assert MeanTeacherDistillationHook(entries, averaging=snapshot, schedule=dict(start_iter=80)).schedule.start_iter == 80
     MeanTeacherDistillationHook(entries)  # a moving average teaches from the start
+
+
+def test_batch_statistics_normalise_like_training_and_keep_the_running_ones():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(2, 3, 1), nn.BatchNorm2d(3)).eval()
+    norm = model[1]
+    norm.running_mean.fill_(5.0)  # statistics that trail the weights, as an early snapshot's
+    x = torch.randn(4, 2, 6, 6) * 3
+    stored = {key: value.clone() for key, value in norm.state_dict().items()}
+    with batch_statistics(model):
+        out = model(x)
+    assert not norm.training and norm.track_running_stats  # modes restored
+    assert all(torch.equal(value, norm.state_dict()[key]) for key, value in stored.items())  # nothing updated
+    features = model[0](x)
+    mean, var = features.mean(dim=(0, 2, 3), keepdim=True), features.var(dim=(0, 2, 3), unbiased=False, keepdim=True)
+    assert torch.allclose(out, (features - mean) / torch.sqrt(var + norm.eps), atol=1e-5)  # weight 1, bias 0
+    assert not torch.allclose(model(x), out, atol=1e-2)  # eval mode reads the stored statistics
+
+
+def test_averaged_teacher_checks_bn_statistics():
+    with pytest.raises(ValueError, match='bn_statistics must be "running" or "batch", got "train"'):
+        MeanTeacherDistillationHook([], bn_statistics='train')
 
 
 def test_detach_tensors_and_eval_mode():

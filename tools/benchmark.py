@@ -100,15 +100,17 @@ FEATURE_METHODS = ('fgfi', 'defeat', 'gid', 'fgd', 'cwd', 'pkd', 'attention')
 RESPONSE_METHODS = ('sigmoid_kd', 'dkd', 'bbox_kd')
 CROSS_HEAD_METHODS = ('crosskd', 'bckd')
 NEON_METHODS = FEATURE_METHODS + RESPONSE_METHODS + CROSS_HEAD_METHODS + ('fgd_sigmoid_kd',)
-# the schemes with a NEON config: those that need no second trained teacher
 SINGLE_TEACHER_SCHEMES = ('mean_teacher', 'snapshot', 'self_d2s', 'online_dml', 'relation', 'adversarial')
-SCHEMES = SINGLE_TEACHER_SCHEMES + ('multi_teacher', 'multi_teacher_confidence', 'multi_teacher_learned',
-                                    'multi_teacher_bandit')
+MULTI_TEACHER_SCHEMES = ('multi_teacher', 'multi_teacher_confidence', 'multi_teacher_learned', 'multi_teacher_bandit')
+SCHEMES = SINGLE_TEACHER_SCHEMES + MULTI_TEACHER_SCHEMES
 RTMDET_SYNTH = TrainedModel('configs/rtmdet/rtmdet_teacher_synth.py', 'work_dirs/rtmdet_teacher_synth')
 YOLOX_M_SYNTH = TrainedModel('configs/distill/schemes/models/yolox_m_synth.py', 'work_dirs/yolox_m_synth')
 # the YOLOX-s teacher of every NEON YOLOX dataset (trained once, by 'neon'; the others name it in teacher_of)
 NEON_TEACHER = TrainedModel('configs/yolox/yolox_teacher_neon.py', 'work_dirs/yolox_teacher_neon')
 NEON_GFL_TEACHER = TrainedModel('configs/gfl/gfl_teacher_neon.py', 'work_dirs/gfl_teacher_neon')
+# the weak teacher of the NEON multi-teacher schemes: NEON_TEACHER's run stopped at 30 of 300 epochs
+NEON_EARLY_TEACHER = TrainedModel('configs/distill/schemes/models/yolox_teacher_early_neon.py',
+                                  'work_dirs/yolox_teacher_early_neon')
 GFL_NEON_METHODS = {method: f'configs/distill/{method}_gfl_neon.py' for method in ('sigmoid_kd',) + CROSS_HEAD_METHODS}
 
 # choosing loss weights: train on 32 train tiles ('train_fit'), evaluate on the other 7 ('train_holdout'), never on val
@@ -126,7 +128,9 @@ DATASETS = {
         'configs/yolox/yolox_student_neon.py',
         {**_yolox_methods('neon', NEON_METHODS),
          'fgd_fixed_weight': 'configs/distill/ablations/fgd_fixed_weight_yolox_neon.py',
-         **{scheme: f'configs/distill/schemes/{scheme}_yolox_neon.py' for scheme in SINGLE_TEACHER_SCHEMES}}),
+         **{scheme: f'configs/distill/schemes/{scheme}_yolox_neon.py' for scheme in SCHEMES}},
+        extra_teachers={**{scheme: (NEON_EARLY_TEACHER, NEON_GFL_TEACHER) for scheme in MULTI_TEACHER_SCHEMES},
+                        'multi_teacher_confidence': (NEON_EARLY_TEACHER,)}),
     'neon_holdout': Dataset(
         'neon_holdout', 'NEON held-out train tiles (weight selection: 32 train tiles fit, 7 held out)',
         NEON_TEACHER,
@@ -326,8 +330,9 @@ def logged_points(run: Run) -> Tuple[List[Dict[str, float]], List[Dict[str, floa
     losses, val_curve = [], []
     for scalars in sorted(run.path.glob('2*/vis_data/scalars.json')):
         for record in map(json.loads, scalars.read_text().splitlines()):
-            if 'loss' in record:
-                losses.append({key: value for key, value in record.items() if key == 'step' or 'loss' in key})
+            if 'loss' in record:  # with the multi-teacher weights (w_<teacher>) and the selector's reward
+                losses.append({key: value for key, value in record.items()
+                               if key == 'step' or 'loss' in key or key.startswith(('w_', 'teacher_reward'))})
             elif 'coco/bbox_mAP' in record:
                 val_curve.append({'step': record['step'], 'bbox_mAP': record['coco/bbox_mAP']})
     return losses, val_curve
@@ -435,8 +440,16 @@ def teacher_runs(dataset: Dataset, methods: Sequence[str], results_dir: Path) ->
     owner = DATASETS[dataset.teacher_of] if dataset.teacher_of else dataset
     extras = {model for method in methods for model in dataset.extra_teachers.get(method, ())}
     models = [dataset.teacher] + sorted(extras, key=lambda model: model.config)
-    return {model: complete(new_run(owner, TEACHER if model == dataset.teacher else model.name, TEACHER_SEED,
-                                    model.config), results_dir) for model in models}
+    return {model: complete(model_run(model, owner), results_dir) for model in models}
+
+
+def model_run(model: TrainedModel, owner: Dataset) -> Run:
+    """The run that trains ``model``: the teacher run of the dataset it teaches (one record however many datasets
+    read it), else a run named after its config under ``owner``."""
+    taught = [dataset for dataset in DATASETS.values() if dataset.teacher == model and not dataset.teacher_of]
+    if taught:
+        return new_run(taught[0], TEACHER, TEACHER_SEED, model.config)
+    return new_run(owner, model.name, TEACHER_SEED, model.config)
 
 
 def with_baseline(seeds_by_method: Dict[str, Sequence[int]]) -> Dict[str, Tuple[int, ...]]:

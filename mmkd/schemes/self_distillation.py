@@ -55,12 +55,13 @@ class MeanTeacherDistillationHook(DistillationHook):
     Args:
         distill: entries pairing student paths with the same (or other)
             paths of the averaged teacher.
-        averaging: see :class:`mmkd.teachers.AveragedTeacher`.
+        averaging, bn_statistics: see :class:`mmkd.teachers.AveragedTeacher`.
         **kwargs: the other arguments of :class:`DistillationHook`.
     """
 
-    def __init__(self, distill: Sequence[dict], averaging: Optional[dict] = None, **kwargs) -> None:
-        source = AveragedTeacher(averaging)
+    def __init__(self, distill: Sequence[dict], averaging: Optional[dict] = None, bn_statistics: str = 'running',
+                 **kwargs) -> None:
+        source = AveragedTeacher(averaging, bn_statistics)
         super().__init__(teacher=source, distill=distill, **kwargs)
         check_first_snapshot(source.averaging_cfg, self.schedule)
 

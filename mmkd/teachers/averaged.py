@@ -9,7 +9,7 @@ from torch import Tensor, nn
 from mmkd.engine.distiller import Distiller
 from mmkd.engine.teacher import freeze
 from mmkd.registry import MODELS, TEACHERS, build_mmkd_module
-from mmkd.utils.modules import unwrap
+from mmkd.utils.modules import batch_statistics, unwrap
 
 from .base import RecordedDetector, TeacherSource
 from .checks import check_record_paths
@@ -48,10 +48,21 @@ class AveragedTeacher(TeacherSource):
             student: ``dict(type='ExponentialMovingAverage', momentum=1e-3,
             update_buffers=True)`` (mmengine), ``'ExpMomentumEMA'`` (mmdet) or
             ``dict(type='mmkd.SnapshotModel', interval=k)``.
+        bn_statistics: what the teacher's batch norms normalise with:
+            ``'running'``, its stored running statistics (eval mode), or
+            ``'batch'``, the statistics of the batch it teaches on, as the
+            student in training does (running statistics left untouched). A
+            snapshot's stored statistics trail its weights early in training
+            (BN momentum 0.03 in YOLOX): in eval mode the NEON student's first
+            snapshot gave a neck MSE of 2.9e4 to the student it was copied from
+            (docs/results.md, "Schemes on NEON").
     """
 
-    def __init__(self, averaging: Optional[dict] = None) -> None:
+    def __init__(self, averaging: Optional[dict] = None, bn_statistics: str = 'running') -> None:
+        if bn_statistics not in ('running', 'batch'):
+            raise ValueError(f'bn_statistics must be "running" or "batch", got "{bn_statistics}"')
         self.averaging_cfg = averaging or dict(type='ExponentialMovingAverage', momentum=1e-3, update_buffers=True)
+        self.bn_statistics = bn_statistics
         self.averaged: Optional[BaseAveragedModel] = None
 
     def build(self, runner, student: nn.Module, distiller: Distiller, device: torch.device) -> None:
@@ -66,11 +77,15 @@ class AveragedTeacher(TeacherSource):
         self.recorded = RecordedDetector(self.model, distiller.record_paths('teacher'), 'distill[].teacher', student)
 
     def describe(self) -> str:
-        return f'mean teacher: {self.averaging_cfg} of the student (frozen copy, updated every iteration)'
+        return (f'mean teacher: {self.averaging_cfg} of the student (frozen copy, updated every iteration; '
+                f'{self.bn_statistics} BN statistics)')
 
     def record(self, inputs: Tensor, data_samples: Optional[list],
                student_records: Dict[str, Any]) -> Dict[str, Any]:
-        return self.recorded.records(inputs, data_samples, student_records)
+        if self.bn_statistics == 'running':
+            return self.recorded.records(inputs, data_samples, student_records)
+        with batch_statistics(self.model):
+            return self.recorded.records(inputs, data_samples, student_records)
 
     def evaluated_models(self) -> Dict[str, nn.Module]:
         return {'mean teacher': self.model}

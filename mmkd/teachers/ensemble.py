@@ -39,7 +39,8 @@ class TeacherEnsemble(TeacherSource):
     the decrease of the student's detection loss on a fixed val batch across
     the step's update (one extra student forward per iteration), or
     ``'next_step'``, its decrease from this training batch to the next
-    (free, noisy). Weights are logged as ``w_<name>``; the distillers,
+    (free, noisy). Weights are logged as ``w_<name>``, rewards as
+    ``teacher_reward``; the distillers,
     weighting and selector state are saved under ``checkpoint['mmkd']``.
 
     Args:
@@ -82,6 +83,7 @@ class TeacherEnsemble(TeacherSource):
         self._previous_choice: Optional[Tensor] = None
         self._last_measure: Optional[float] = None
         self._detection_loss: Optional[float] = None
+        self._weighting_losses: Dict[str, Tensor] = {}
 
     def _policy(self, cfg: dict, base: type) -> nn.Module:
         module = build_mmkd_module(dict(cfg, num_teachers=len(self.teacher_cfgs)))
@@ -169,7 +171,13 @@ class TeacherEnsemble(TeacherSource):
             losses, teacher_losses = step.run(self.distiller, ctx), None
         else:
             losses, teacher_losses = self._combined_losses(step, ctx, records, weights.detach().mean(dim=1))
-        losses.update(self.weighting.extra_losses(weights, teacher_losses))
+        self._weighting_losses = self.weighting.extra_losses(weights, teacher_losses)
+        return losses
+
+    def extra_losses(self, step: DistillStep) -> Dict[str, Tensor]:
+        """The objective of learnable weights (``loss_teacher_weights``): outside the balance and the schedule,
+        which scale distillation terms; it trains only the weights."""
+        losses, self._weighting_losses = self._weighting_losses, {}
         return losses
 
     def _combined_losses(self, step: DistillStep, ctx: DistillContext, records: List[Optional[dict]],
@@ -201,7 +209,9 @@ class TeacherEnsemble(TeacherSource):
         else:
             measure, rewarded, self._previous_choice = self._detection_loss, self._previous_choice, self._chosen
         if rewarded is not None and self._last_measure is not None:
-            self.selector.update(rewarded, improvement_reward(self._last_measure, measure, self.reward_scale))
+            reward = improvement_reward(self._last_measure, measure, self.reward_scale)
+            self.selector.update(rewarded, reward)
+            runner.message_hub.update_scalar('train/teacher_reward', reward)
         self._last_measure, self._chosen = measure, None
 
     def _heldout_loss(self, runner) -> float:

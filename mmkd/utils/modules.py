@@ -1,10 +1,11 @@
-"""Module helpers used across mmkd: lookup by path, unwrapping, eval mode, detaching."""
+"""Module helpers used across mmkd: lookup by path, unwrapping, eval mode, batch statistics, detaching."""
 import difflib
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 from mmengine.model import is_model_wrapper
 from torch import Tensor, nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 
 def find_module(model: nn.Module, path: str, config_key: str) -> nn.Module:
@@ -33,6 +34,23 @@ def eval_mode(module: nn.Module) -> Iterator[nn.Module]:
         yield module
     finally:
         module.train(was_training)
+
+
+@contextmanager
+def batch_statistics(module: nn.Module) -> Iterator[nn.Module]:
+    """Every batch norm of ``module`` normalises with the statistics of the batch it sees, as in training, and
+    leaves its running statistics (and counter) untouched; the previous modes afterwards."""
+    norms = [norm for norm in module.modules() if isinstance(norm, _BatchNorm)]
+    saved = [(norm.training, norm.track_running_stats) for norm in norms]
+    for norm in norms:
+        norm.train()
+        norm.track_running_stats = False  # train mode without running statistics: batch statistics, no update
+    try:
+        yield module
+    finally:
+        for norm, (training, tracks) in zip(norms, saved):
+            norm.train(training)
+            norm.track_running_stats = tracks
 
 
 def map_tensors(fn: Callable[[Tensor], Tensor], value: Any) -> Any:
