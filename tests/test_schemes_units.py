@@ -231,7 +231,8 @@ def test_snapshot_hook_refuses_to_teach_before_the_first_snapshot():
     snapshot = dict(type='mmkd.SnapshotModel', interval=40)
     with pytest.raises(ValueError, match=r'schedule.start_iter=0: .*averaging.interval=40.*start_iter=40'):
         MeanTeacherDistillationHook(entries, averaging=snapshot)
-    assert MeanTeacherDistillationHook(entries, averaging=snapshot, schedule=dict(start_iter=80)).schedule.start_iter == 80
+    later = MeanTeacherDistillationHook(entries, averaging=snapshot, schedule=dict(start_iter=80))
+    assert later.schedule.start_iter == 80
     MeanTeacherDistillationHook(entries)  # a moving average teaches from the start
 
 
