@@ -171,11 +171,11 @@ def test_losses_and_val_curve_are_read_from_every_logged_session(tmp_path):
     for session, steps in (('20260101_000000', range(0, 3)), ('20260102_000000', range(3, 5))):
         scalars = tmp_path / session / 'vis_data' / 'scalars.json'
         scalars.parent.mkdir(parents=True)
-        lines = [dict(loss=1.0, loss_cls=0.5, lr=0.01, step=step) for step in steps]
+        lines = [dict(loss=1.0, loss_cls=0.5, lr=0.01, w_strong=0.6, teacher_reward=0.5, step=step) for step in steps]
         lines.append({'coco/bbox_mAP': 0.1 * steps[-1], 'coco/bbox_mAP_50': 0.5, 'step': steps[-1]})
         scalars.write_text('\n'.join(map(json.dumps, lines)))
     losses, val_curve = benchmark.logged_points(run)
-    assert losses == [dict(loss=1.0, loss_cls=0.5, step=step) for step in range(5)]
+    assert losses == [dict(loss=1.0, loss_cls=0.5, w_strong=0.6, teacher_reward=0.5, step=step) for step in range(5)]
     assert val_curve == [dict(step=2, bbox_mAP=0.2), dict(step=4, bbox_mAP=0.4)]
 
 
@@ -230,6 +230,15 @@ def test_the_architecture_datasets_distil_other_students_from_the_neon_teacher()
             # each method's config distils the dataset's student, not the neon one
             assert benchmark.Config.fromfile(str(repo / config)).model == student, config
     assert set(benchmark.DATASETS['neon_mbv2'].method_configs) == {'crosskd', 'fgd'}
+
+
+def test_an_extra_teacher_that_teaches_another_dataset_is_that_datasets_teacher_run():
+    gfl_teacher = benchmark.DATASETS['neon_gfl'].teacher
+    assert gfl_teacher in NEON.extra_teachers['multi_teacher']
+    run = benchmark.model_run(gfl_teacher, NEON)  # one record and one training, wherever it teaches
+    assert (run.dataset, run.method) == ('neon_gfl', 'teacher')
+    early = benchmark.model_run(benchmark.NEON_EARLY_TEACHER, NEON)
+    assert (early.dataset, early.method) == ('neon', 'yolox_teacher_early_neon')
 
 
 def test_unknown_method_is_a_one_line_error(capsys):
