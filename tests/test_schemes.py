@@ -444,10 +444,8 @@ def test_shipped_scheme_config_distils_on_a_random_batch(scheme, dataset, tmp_pa
     optim = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01))
     inputs, samples = random_detection_batch(2, 128, student.bbox_head.num_classes, boxes_per_image=4,
                                              pixel_max=1.0)  # [0, 1]: see test_configs.py
-    start = hook_cfg.get('schedule', {}).get('start_iter', 0)  # a snapshot teaches from its first snapshot on
     val_batch = dict(inputs=list(inputs), data_samples=samples)  # a bandit's held-out reward batch
-    hook = attach_hook(hook_cfg, student, build_optim_wrapper(student, optim), optim, iter=start,
-                       val_dataloader=[val_batch])
+    hook = attach_hook(hook_cfg, student, build_optim_wrapper(student, optim), optim, val_dataloader=[val_batch])
 
     losses = student(inputs, samples, mode='loss')
 

@@ -40,13 +40,14 @@ def attach_hook(hook_cfg: dict, student: nn.Module, optim_wrapper: OptimWrapper,
                 classes: Sequence[str] = (), **runner_attributes: Any):
     """Build the hook of ``hook_cfg`` and run its ``before_run``/``before_train`` on ``student``.
 
-    The hook sees a stand-in runner; ``runner_attributes`` add to it or replace its fields (e.g.
-    ``val_dataloader=[data_batch]`` for a bandit's held-out batch).
+    The hook sees a stand-in runner at the first iteration that distils (the schedule's
+    ``start_iter``: a snapshot teaches from its first snapshot on); ``runner_attributes`` add to it
+    or replace its fields (e.g. ``val_dataloader=[data_batch]`` for a bandit's held-out batch).
     """
     runner = SimpleNamespace(
         model=student, cfg=Config(dict(optim_wrapper=optim_cfg)), optim_wrapper=optim_wrapper,
         param_schedulers=[], logger=MMLogger.get_current_instance(), message_hub=MessageHub.get_current_instance(),
-        iter=0, epoch=0, val_loop=None,
+        iter=(hook_cfg.get('schedule') or {}).get('start_iter', 0), epoch=0, val_loop=None,
         train_dataloader=SimpleNamespace(dataset=SimpleNamespace(metainfo=dict(classes=tuple(classes)))))
     vars(runner).update(runner_attributes)
     hook = HOOKS.build(hook_cfg)
