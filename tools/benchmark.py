@@ -196,7 +196,8 @@ SETS: Dict[str, Plan] = {
     'select': {dataset: {f'{method}{RATIO_MARK}{ratio}': (0,) for method, ratios in grid.items() for ratio in ratios}
                for dataset, grid in SELECTION_RATIOS.items()},
     # students of other architectures, same teacher: CrossKD (the best single method on NEON), and FGD across families
-    'architectures': {'neon_shallow': {'crosskd': (0, 1, 2)}, 'neon_mbv2': {'crosskd': (0, 1, 2), 'fgd': (0, 1, 2)}},
+    'architectures': {'neon_shallow': {'crosskd': (0, 1, 2, 3, 4)},
+                      'neon_mbv2': {'crosskd': (0, 1, 2), 'fgd': (0, 1, 2)}},
     'full': {name: {method: (0, 1) for method in dataset.method_configs} for name, dataset in DATASETS.items()},
 }
 
