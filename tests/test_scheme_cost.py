@@ -16,18 +16,19 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_rows_are_grouped_by_dataset_after_their_plain_student():
-    rows = rows_for(['multi_teacher', 'mean_teacher', 'sigmoid_kd', 'online_dml:synth'])
+    rows = rows_for(['multi_teacher', 'kd', 'sigmoid_kd', 'online_dml:synth'])
 
     assert [(row.name, row.dataset) for row in rows] == [
-        (PLAIN, 'neon'), ('mean_teacher', 'neon'), ('sigmoid_kd', 'neon'),
-        (PLAIN, 'synth'), ('multi_teacher', 'synth'), ('online_dml', 'synth')]
+        (PLAIN, 'neon'), ('multi_teacher', 'neon'), ('sigmoid_kd', 'neon'),
+        (PLAIN, 'synth'), ('kd', 'synth'), ('online_dml', 'synth')]
+    assert rows[1].config == 'configs/distill/schemes/multi_teacher_yolox_neon.py'  # a scheme leaf
     assert rows[2].config == 'configs/distill/sigmoid_kd_yolox_neon.py'  # an offline method as reference
-    assert rows[4].config == 'configs/distill/schemes/multi_teacher_yolox_synth.py'  # no NEON leaf
+    assert rows[4].config == 'configs/distill/kd_yolox_synth.py'  # no NEON config: synth
     assert all((REPO / row.config).is_file() for row in rows)
     with pytest.raises(ValueError, match='no config for scheme "nonexistent"'):
         rows_for(['nonexistent'])
     with pytest.raises(ValueError, match='no config'):
-        rows_for(['multi_teacher:neon'])
+        rows_for(['kd:neon'])
 
 
 def test_ratios_are_taken_against_the_plain_row_of_the_same_dataset():
