@@ -1,11 +1,13 @@
 """Which teacher a multi-teacher policy uses over training, read from the benchmark's records.
 
 For every seed of a multi-teacher method (default: the EXP3 bandit on NEON), the records of
-``tools/benchmark.py`` keep the logged teacher weights ``w_<teacher>`` (for a bandit, the mean over
-each logging window of 5 iterations of the one-hot pick: the pick frequency) and the selector's
-reward ``teacher_reward``. Prints each teacher's share of the training (mean weight over the run),
-the reward, and the student's val mAP against the fixed average of the same seed; plots the pick
-frequency per teacher over training (mean over seeds) and the reward.
+``tools/benchmark.py`` keep the teacher weights ``w_<teacher>`` and the selector's reward
+``teacher_reward`` at every logged iteration (every 5th: MMEngine's log processor averages losses
+over the window but logs other scalars as their latest value). For a bandit the weight is the
+one-hot pick, so its mean over the logged iterations is the pick frequency on a 1-in-5 sample.
+Prints each teacher's share (mean weight over the run), the mean reward and the student's val
+mAP against the fixed average of the same seed; plots both over training (moving average over
+5 logged points, 25 iterations; weights averaged over seeds).
 
     python benchmarks/teacher_selection.py                                    # multi_teacher_bandit, NEON
     python benchmarks/teacher_selection.py --method multi_teacher_learned     # the learnt weights
@@ -18,7 +20,10 @@ from pathlib import Path
 from typing import Dict, List
 
 REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / 'benchmarks' / 'results'
+sys.path.insert(0, str(REPO))
+from tools.benchmark import RESULTS_DIR as RESULTS  # noqa: E402
+from tools.benchmark import moving_average  # noqa: E402
+
 WEIGHT = 'w_'
 REWARD = 'teacher_reward'
 
@@ -65,16 +70,16 @@ def plot(dataset: str, method: str, path: Path) -> None:
     for name in names:
         per_step = [statistics.fmean(record['losses'][index].get(WEIGHT + name, 0.0) for record in runs.values())
                     for index in range(len(steps))]
-        weight_axes.plot(steps, per_step, label=name)
-    weight_axes.set_title(f'teacher weight per logging window, mean of {len(runs)} seeds')
+        weight_axes.plot(steps, moving_average(per_step), label=name)
+    weight_axes.set_title(f'teacher weight (pick frequency), mean of {len(runs)} seeds, moving average')
     weight_axes.set_xlabel('iteration')
     weight_axes.legend(fontsize=8)
     for seed, record in sorted(runs.items()):
         points = [point for point in record['losses'] if REWARD in point]
-        reward_axes.plot([point['step'] for point in points], [point[REWARD] for point in points],
+        reward_axes.plot([point['step'] for point in points], moving_average([point[REWARD] for point in points]),
                          label=f'seed {seed}', alpha=0.7)
     reward_axes.axhline(0.5, color='grey', linewidth=0.8)
-    reward_axes.set_title('reward (0.5: detection loss unchanged)')
+    reward_axes.set_title('reward, moving average (0.5: detection loss unchanged)')
     reward_axes.set_xlabel('iteration')
     reward_axes.legend(fontsize=8)
     figure.suptitle(f'{method} on {dataset}', fontsize=9)
