@@ -231,6 +231,10 @@ def test_snapshot_hook_refuses_to_teach_before_the_first_snapshot():
     snapshot = dict(type='mmkd.SnapshotModel', interval=40)
     with pytest.raises(ValueError, match=r'schedule.start_iter=0: .*averaging.interval=40.*start_iter=40'):
         MeanTeacherDistillationHook(entries, averaging=snapshot)
+    with pytest.raises(ValueError, match='start_iter=40'):  # unscoped, or the class itself
+        MeanTeacherDistillationHook(entries, averaging=dict(snapshot, type='SnapshotModel'))
+    with pytest.raises(ValueError, match='start_iter=40'):
+        MeanTeacherDistillationHook(entries, averaging=dict(snapshot, type=SnapshotModel))
     later = MeanTeacherDistillationHook(entries, averaging=snapshot, schedule=dict(start_iter=80))
     assert later.schedule.start_iter == 80
     MeanTeacherDistillationHook(entries)  # a moving average teaches from the start

@@ -72,7 +72,7 @@ def check_first_snapshot(averaging: dict, schedule: LossWeightSchedule) -> None:
     ``mmkd.SnapshotModel`` copies the student after every ``interval``-th
     iteration; until then it holds the initial weights.
     """
-    if averaging.get('type') not in ('mmkd.SnapshotModel', SnapshotModel):
+    if averaging.get('type') not in ('mmkd.SnapshotModel', 'SnapshotModel', SnapshotModel):
         return
     interval = averaging.get('interval', 1)
     if schedule.start_iter < interval:
