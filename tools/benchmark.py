@@ -790,8 +790,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help='quick: NEON, sigmoid KD, one seed (the demo); default: NEON, sigmoid KD, CrossKD, BCKD '
                              'and FGD + sigmoid KD on 5 seeds, FGD on 3; gfl: CrossKD and BCKD (5 seeds), sigmoid KD '
                              '(5; at 1.0, 3) with GFL heads on NEON; select: the balance ratios on held-out tiles; '
-                             'architectures: CrossKD to a shallower CSPDarknet student, CrossKD and FGD to a '
-                             'MobileNetV2 student, 3 seeds; full: every method and scheme on every dataset')
+                             'architectures: CrossKD to a shallower CSPDarknet student (5 seeds), CrossKD and FGD to '
+                             'a MobileNetV2 student (3); full: every method and scheme on every dataset')
     parser.add_argument('--datasets', nargs='+', choices=sorted(DATASETS), help='restrict the set to these datasets')
     parser.add_argument('--methods', nargs='+', help='run these methods instead of the set\'s')
     parser.add_argument('--seeds', nargs='+', type=int,
