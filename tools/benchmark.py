@@ -99,7 +99,9 @@ def _yolox_methods(dataset: str, methods: Sequence[str]) -> Dict[str, str]:
 FEATURE_METHODS = ('fgfi', 'defeat', 'gid', 'fgd', 'cwd', 'pkd', 'attention')
 RESPONSE_METHODS = ('sigmoid_kd', 'dkd', 'bbox_kd')
 CROSS_HEAD_METHODS = ('crosskd', 'bckd')
-NEON_METHODS = FEATURE_METHODS + RESPONSE_METHODS + CROSS_HEAD_METHODS + ('fgd_sigmoid_kd',)
+# the teacher assigns the student's targets (label assignment distillation): no distillation loss
+ASSIGNMENT_METHODS = ('lad',)
+NEON_METHODS = FEATURE_METHODS + RESPONSE_METHODS + CROSS_HEAD_METHODS + ASSIGNMENT_METHODS + ('fgd_sigmoid_kd',)
 SINGLE_TEACHER_SCHEMES = ('mean_teacher', 'snapshot', 'self_d2s', 'online_dml', 'relation', 'adversarial')
 MULTI_TEACHER_SCHEMES = ('multi_teacher', 'multi_teacher_confidence', 'multi_teacher_learned', 'multi_teacher_bandit')
 SCHEMES = SINGLE_TEACHER_SCHEMES + MULTI_TEACHER_SCHEMES

@@ -201,7 +201,7 @@ class DistillationHook(Hook):
 
     # ---------------------------------------------------------------- training
     def _before_student_forward(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
-        _, _, mode = _forward_arguments(args, kwargs)
+        _, _, mode = forward_arguments(args, kwargs)
         factor = self.schedule.factor(self._runner.iter, self._runner.epoch)
         self._distilling = mode == 'loss' and module.training and factor > 0
         self.student_recorder.clear()
@@ -212,7 +212,7 @@ class DistillationHook(Hook):
             return None
         self._distilling = False
         self.student_recorder.active = False
-        inputs, data_samples, _ = _forward_arguments(args, kwargs)
+        inputs, data_samples, _ = forward_arguments(args, kwargs)
         losses = self.compute_losses(module, inputs, data_samples, output)
         _merge(output, losses, 'distillation loss keys {} collide with the student\'s own losses')
         return output
@@ -294,7 +294,7 @@ def is_training_run(runner) -> bool:
     return isinstance(runner.optim_wrapper, BaseOptimWrapper)
 
 
-def _forward_arguments(args: tuple, kwargs: dict) -> Tuple[Any, Any, str]:
+def forward_arguments(args: tuple, kwargs: dict) -> Tuple[Any, Any, str]:
     bound = dict(zip(_FORWARD_ARGUMENTS, args))
     bound.update(kwargs)
     return bound.get('inputs'), bound.get('data_samples'), bound.get('mode', 'tensor')
