@@ -100,7 +100,7 @@ FEATURE_METHODS = ('fgfi', 'defeat', 'gid', 'fgd', 'cwd', 'pkd', 'attention')
 RESPONSE_METHODS = ('sigmoid_kd', 'dkd', 'bbox_kd')
 CROSS_HEAD_METHODS = ('crosskd', 'bckd')
 # the teacher assigns the student's targets (label assignment distillation): no distillation loss
-ASSIGNMENT_METHODS = ('lad',)
+ASSIGNMENT_METHODS = ('lad', 'lad_crosskd')
 NEON_METHODS = FEATURE_METHODS + RESPONSE_METHODS + CROSS_HEAD_METHODS + ASSIGNMENT_METHODS + ('fgd_sigmoid_kd',)
 SINGLE_TEACHER_SCHEMES = ('mean_teacher', 'snapshot', 'self_d2s', 'online_dml', 'relation', 'adversarial')
 MULTI_TEACHER_SCHEMES = ('multi_teacher', 'multi_teacher_confidence', 'multi_teacher_learned', 'multi_teacher_bandit')
@@ -200,6 +200,9 @@ SETS: Dict[str, Plan] = {
     # students of other architectures, same teacher: CrossKD (the best single method on NEON), and FGD across families
     'architectures': {'neon_shallow': {'crosskd': (0, 1, 2, 3, 4)},
                       'neon_mbv2': {'crosskd': (0, 1, 2), 'fgd': (0, 1, 2)}},
+    # label assignment distillation against CrossKD, and the two together (recorded on another machine than the
+    # default set: --results benchmarks/results_zen4, docs/results.md)
+    'assignment': {'neon': {'lad': (0, 1, 2, 3, 4), 'crosskd': (0, 1, 2, 3, 4), 'lad_crosskd': (0, 1, 2, 3, 4)}},
     'full': {name: {method: (0, 1) for method in dataset.method_configs} for name, dataset in DATASETS.items()},
 }
 
@@ -793,7 +796,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                              'and FGD + sigmoid KD on 5 seeds, FGD on 3; gfl: CrossKD and BCKD (5 seeds), sigmoid KD '
                              '(5; at 1.0, 3) with GFL heads on NEON; select: the balance ratios on held-out tiles; '
                              'architectures: CrossKD to a shallower CSPDarknet student (5 seeds), CrossKD and FGD to '
-                             'a MobileNetV2 student (3); full: every method and scheme on every dataset')
+                             'a MobileNetV2 student (3); assignment: label assignment distillation, CrossKD and both '
+                             'together (5 seeds each); full: every method and scheme on every dataset')
     parser.add_argument('--datasets', nargs='+', choices=sorted(DATASETS), help='restrict the set to these datasets')
     parser.add_argument('--methods', nargs='+', help='run these methods instead of the set\'s')
     parser.add_argument('--seeds', nargs='+', type=int,
