@@ -2,11 +2,18 @@
 import pytest
 import torch
 from mmdet.models.dense_heads import YOLOXHead
+from mmengine.config import Config
 from mmengine.structures import InstanceData
-from utils import load_config, train
+from utils import REPO, load_config, train
 
+from mmkd.engine.teacher import build_detector, load_detector_config
 from mmkd.hooks import TeacherAssignmentHook
-from mmkd.hooks.teacher_assignment_hook import TeacherTargets
+from mmkd.hooks.teacher_assignment_hook import TeacherTargets, check_same_priors
+
+ASSIGNMENT_CONFIGS = sorted(
+    str(path.relative_to(REPO)) for path in (REPO / 'configs' / 'distill').glob('*.py')
+    if any(hook.get('type') == 'mmkd.TeacherAssignmentHook'
+           for hook in Config.fromfile(str(path)).get('custom_hooks', [])))
 
 
 def yolox_head() -> YOLOXHead:
@@ -140,7 +147,6 @@ def test_the_run_leaves_a_plain_student_and_its_head_as_it_was(assigned_run):
 
 def test_only_heads_whose_assigner_reads_predictions(tmp_path, synth_root):
     cfg = load_config('yolox_tiny_synth.py', tmp_path, synth_root)
-    from mmkd.engine.teacher import build_detector
     student = build_detector(cfg)
     hook = TeacherAssignmentHook(teacher=dict(config='unused.py', checkpoint='unused.pth'), head='neck')
     with pytest.raises(TypeError, match=r'TeacherAssignmentHook.head: the student\'s "neck" is a YOLOXPAFPN'):
@@ -150,7 +156,6 @@ def test_only_heads_whose_assigner_reads_predictions(tmp_path, synth_root):
 
 
 def test_teacher_head_must_place_the_students_priors_and_classes():
-    from mmkd.hooks.teacher_assignment_hook import check_same_priors
     student = yolox_head()
     other_strides = YOLOXHead(num_classes=1, in_channels=8, feat_channels=8, stacked_convs=1, strides=(16,))
     other_classes = YOLOXHead(num_classes=3, in_channels=8, feat_channels=8, stacked_convs=1, strides=(8,))
@@ -158,3 +163,13 @@ def test_teacher_head_must_place_the_students_priors_and_classes():
         check_same_priors(student, other_strides)
     with pytest.raises(ValueError, match='predicts 3 classes, the student\'s 1'):
         check_same_priors(student, other_classes)
+
+
+@pytest.mark.parametrize('config', ASSIGNMENT_CONFIGS)
+def test_shipped_assignment_configs_pair_heads_that_assign_alike(config, monkeypatch):
+    monkeypatch.chdir(REPO)  # teacher configs are paths relative to the repository
+    cfg = Config.fromfile(config)
+    hook_cfg = next(hook for hook in cfg.custom_hooks if hook['type'] == 'mmkd.TeacherAssignmentHook')
+    hook = TeacherAssignmentHook(**{key: value for key, value in hook_cfg.items() if key != 'type'})
+    teacher = build_detector(load_detector_config(hook_cfg['teacher']['config'], 'teacher'))
+    check_same_priors(hook._supported_head(build_detector(cfg), 'student'), hook._supported_head(teacher, 'teacher'))

@@ -113,6 +113,8 @@ NEON_GFL_TEACHER = TrainedModel('configs/gfl/gfl_teacher_neon.py', 'work_dirs/gf
 # the weak teacher of the NEON multi-teacher schemes: NEON_TEACHER's run stopped at 30 of 300 epochs
 NEON_EARLY_TEACHER = TrainedModel('configs/distill/schemes/models/yolox_teacher_early_neon.py',
                                   'work_dirs/yolox_teacher_early_neon')
+# the assistant of the teacher-assistant chain on NEON: the half-width student distilled from NEON_TEACHER by CrossKD
+NEON_ASSISTANT = TrainedModel('configs/distill/crosskd_yolox_neon.py', 'work_dirs/yolox_assistant_neon')
 GFL_NEON_METHODS = {method: f'configs/distill/{method}_gfl_neon.py' for method in ('sigmoid_kd',) + CROSS_HEAD_METHODS}
 
 # choosing loss weights: train on 32 train tiles ('train_fit'), evaluate on the other 7 ('train_holdout'), never on val
@@ -163,6 +165,17 @@ DATASETS = {
         'configs/yolox/yolox_student_mbv2_neon.py',
         {method: f'configs/distill/{method}_yolox_mbv2_neon.py' for method in ('crosskd', 'fgd')},
         teacher_of='neon'),
+    # the teacher-assistant question: a student at a quarter of the teacher's width, taught by it directly or
+    # through the assistant (both CrossKD)
+    'neon_narrow': Dataset(
+        'neon_narrow', 'NEON tree crowns, narrow student (widen 0.125) taught directly or through an assistant, '
+        '17 val tiles',
+        NEON_TEACHER,
+        'configs/yolox/yolox_student_narrow_neon.py',
+        {'crosskd': 'configs/distill/crosskd_yolox_narrow_neon.py',
+         'crosskd_from_assistant': 'configs/distill/schemes/ta_student_yolox_neon.py'},
+        extra_teachers={'crosskd_from_assistant': (NEON_ASSISTANT,)},
+        teacher_of='neon'),
     'synth': Dataset(
         'synth', 'synthetic shapes (3 classes), 64 val images',
         TrainedModel('configs/yolox/yolox_teacher_synth.py', 'work_dirs/yolox_teacher_synth'),
@@ -199,7 +212,8 @@ SETS: Dict[str, Plan] = {
                for dataset, grid in SELECTION_RATIOS.items()},
     # students of other architectures, same teacher: CrossKD (the best single method on NEON), and FGD across families
     'architectures': {'neon_shallow': {'crosskd': (0, 1, 2, 3, 4)},
-                      'neon_mbv2': {'crosskd': (0, 1, 2), 'fgd': (0, 1, 2)}},
+                      'neon_mbv2': {'crosskd': (0, 1, 2), 'fgd': (0, 1, 2)},
+                      'neon_narrow': {'crosskd': (0, 1, 2), 'crosskd_from_assistant': (0, 1, 2)}},
     # label assignment distillation against CrossKD, and the two together (recorded on another machine than the
     # default set: --results benchmarks/results_zen4, docs/results.md)
     'assignment': {'neon': {'lad': (0, 1, 2, 3, 4), 'crosskd': (0, 1, 2, 3, 4), 'lad_crosskd': (0, 1, 2, 3, 4)}},
@@ -796,8 +810,9 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                              'and FGD + sigmoid KD on 5 seeds, FGD on 3; gfl: CrossKD and BCKD (5 seeds), sigmoid KD '
                              '(5; at 1.0, 3) with GFL heads on NEON; select: the balance ratios on held-out tiles; '
                              'architectures: CrossKD to a shallower CSPDarknet student (5 seeds), CrossKD and FGD to '
-                             'a MobileNetV2 student (3); assignment: label assignment distillation, CrossKD and both '
-                             'together (5 seeds each); full: every method and scheme on every dataset')
+                             'a MobileNetV2 student (3), a narrow student directly and through an assistant (3); '
+                             'assignment: label assignment distillation, CrossKD and both together (5 seeds each); '
+                             'full: every method and scheme on every dataset')
     parser.add_argument('--datasets', nargs='+', choices=sorted(DATASETS), help='restrict the set to these datasets')
     parser.add_argument('--methods', nargs='+', help='run these methods instead of the set\'s')
     parser.add_argument('--seeds', nargs='+', type=int,
