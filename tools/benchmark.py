@@ -100,7 +100,7 @@ FEATURE_METHODS = ('fgfi', 'defeat', 'gid', 'fgd', 'cwd', 'pkd', 'attention')
 RESPONSE_METHODS = ('sigmoid_kd', 'dkd', 'bbox_kd')
 CROSS_HEAD_METHODS = ('crosskd', 'bckd')
 # the teacher assigns the student's targets (label assignment distillation): no distillation loss
-ASSIGNMENT_METHODS = ('lad', 'lad_crosskd')
+ASSIGNMENT_METHODS = ('lad', 'lad_crosskd', 'lad_crosskd_fgd')
 NEON_METHODS = FEATURE_METHODS + RESPONSE_METHODS + CROSS_HEAD_METHODS + ASSIGNMENT_METHODS + ('fgd_sigmoid_kd',)
 SINGLE_TEACHER_SCHEMES = ('mean_teacher', 'snapshot', 'self_d2s', 'online_dml', 'relation', 'adversarial')
 MULTI_TEACHER_SCHEMES = ('multi_teacher', 'multi_teacher_confidence', 'multi_teacher_learned', 'multi_teacher_bandit')
@@ -216,7 +216,8 @@ SETS: Dict[str, Plan] = {
                       'neon_narrow': {'crosskd': (0, 1, 2), 'crosskd_from_assistant': (0, 1, 2)}},
     # label assignment distillation against CrossKD, and the two together (recorded on another machine than the
     # default set: --results benchmarks/results_zen4, docs/results.md)
-    'assignment': {'neon': {'lad': (0, 1, 2, 3, 4), 'crosskd': (0, 1, 2, 3, 4), 'lad_crosskd': (0, 1, 2, 3, 4)}},
+    'assignment': {'neon': {'lad': (0, 1, 2, 3, 4), 'crosskd': (0, 1, 2, 3, 4), 'lad_crosskd': (0, 1, 2, 3, 4),
+                            'lad_crosskd_fgd': (0, 1, 2, 3, 4)}},
     'full': {name: {method: (0, 1) for method in dataset.method_configs} for name, dataset in DATASETS.items()},
 }
 
