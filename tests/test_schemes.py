@@ -501,3 +501,28 @@ def test_neon_scheme_configs_train_the_neon_student_with_the_pairs_teacher(schem
         first = hook['teachers'][0]
         assert dict(config=first['config'], checkpoint=first['checkpoint']) == pair.distillation_hook.teacher
         assert hook['balance']['iters'] == pair.distillation_hook.balance['iters']
+
+
+def test_cyclic_snapshot_is_taken_where_its_learning_rate_cycle_ends():
+    """snapshot_cyclic_yolox_neon.py: built as the Runner builds it (epochs converted to iterations), the learning
+    rate restarts at base_lr right after every snapshot and is at its cycle's lowest when the snapshot is taken."""
+    from mmengine.registry import PARAM_SCHEDULERS
+    cfg = Config.fromfile(str(SCHEMES_DIR / 'snapshot_cyclic_yolox_neon.py'))
+    interval = cfg.custom_hooks[-1].averaging.interval
+    iters_per_epoch = 5  # 39 NEON train tiles at batch 8, last batch dropped: 200 iterations in 40 epochs
+    optimizer = torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=cfg.base_lr)
+    schedulers = [PARAM_SCHEDULERS.build(scheduler, default_args=dict(optimizer=optimizer,
+                                                                       epoch_length=iters_per_epoch))
+                  for scheduler in cfg.param_scheduler]
+    lrs = []
+    for _ in range(cfg.max_epochs * iters_per_epoch):
+        lrs.append(optimizer.param_groups[0]['lr'])
+        for scheduler in schedulers:
+            scheduler.step()
+    lrs = torch.tensor(lrs)
+    cycles = lrs.reshape(-1, interval)  # the snapshot after iteration k * interval teaches cycle k + 1
+    assert len(cycles) == 5
+    assert torch.allclose(cycles[1:, 0], torch.tensor(cfg.base_lr))
+    past_warmup = cycles[:, cfg.warmup_epochs * iters_per_epoch:]
+    assert (past_warmup.argmin(dim=1) == past_warmup.shape[1] - 1).all()
+    assert (cycles[:, -1] < 0.07 * cfg.base_lr).all()

@@ -176,6 +176,13 @@ DATASETS = {
          'crosskd_from_assistant': 'configs/distill/schemes/ta_student_yolox_neon.py'},
         extra_teachers={'crosskd_from_assistant': (NEON_ASSISTANT,)},
         teacher_of='neon'),
+    # snapshot distillation under the cyclic learning rate of its paper, against the same student with that schedule
+    'neon_cyclic': Dataset(
+        'neon_cyclic', 'NEON tree crowns, the student under a cyclic learning rate (5 cosine cycles), 17 val tiles',
+        NEON_TEACHER,
+        'configs/yolox/yolox_student_cyclic_neon.py',
+        {'snapshot': 'configs/distill/schemes/snapshot_cyclic_yolox_neon.py'},
+        teacher_of='neon'),
     'synth': Dataset(
         'synth', 'synthetic shapes (3 classes), 64 val images',
         TrainedModel('configs/yolox/yolox_teacher_synth.py', 'work_dirs/yolox_teacher_synth'),
@@ -218,6 +225,8 @@ SETS: Dict[str, Plan] = {
     # default set: --results benchmarks/results_zen4, docs/results.md)
     'assignment': {'neon': {'lad': (0, 1, 2, 3, 4), 'crosskd': (0, 1, 2, 3, 4), 'lad_crosskd': (0, 1, 2, 3, 4),
                             'lad_crosskd_fgd': (0, 1, 2, 3, 4)}},
+    # snapshot distillation with the student's cosine schedule and with its paper's cyclic one (docs/results.md)
+    'snapshot': {'neon': {'snapshot': (0, 1, 2)}, 'neon_cyclic': {'snapshot': (0, 1, 2)}},
     'full': {name: {method: (0, 1) for method in dataset.method_configs} for name, dataset in DATASETS.items()},
 }
 
