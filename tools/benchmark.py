@@ -101,7 +101,10 @@ RESPONSE_METHODS = ('sigmoid_kd', 'dkd', 'bbox_kd')
 CROSS_HEAD_METHODS = ('crosskd', 'bckd')
 # the teacher assigns the student's targets (label assignment distillation): no distillation loss
 ASSIGNMENT_METHODS = ('lad', 'lad_crosskd', 'lad_crosskd_fgd')
-NEON_METHODS = FEATURE_METHODS + RESPONSE_METHODS + CROSS_HEAD_METHODS + ASSIGNMENT_METHODS + ('fgd_sigmoid_kd',)
+# the student starts from the teacher's weights (weight selection), alone and before LAD + CrossKD
+INITIALISATION_METHODS = ('weight_selection', 'weight_selection_lad_crosskd')
+NEON_METHODS = (FEATURE_METHODS + RESPONSE_METHODS + CROSS_HEAD_METHODS + ASSIGNMENT_METHODS + INITIALISATION_METHODS
+                + ('fgd_sigmoid_kd',))
 SINGLE_TEACHER_SCHEMES = ('mean_teacher', 'snapshot', 'self_d2s', 'online_dml', 'relation', 'adversarial')
 MULTI_TEACHER_SCHEMES = ('multi_teacher', 'multi_teacher_confidence', 'multi_teacher_learned', 'multi_teacher_bandit')
 SCHEMES = SINGLE_TEACHER_SCHEMES + MULTI_TEACHER_SCHEMES
@@ -225,6 +228,8 @@ SETS: Dict[str, Plan] = {
     # default set: --results benchmarks/results_zen4, docs/results.md)
     'assignment': {'neon': {'lad': (0, 1, 2, 3, 4), 'crosskd': (0, 1, 2, 3, 4), 'lad_crosskd': (0, 1, 2, 3, 4),
                             'lad_crosskd_fgd': (0, 1, 2, 3, 4)}},
+    # weight selection, alone and with LAD + CrossKD (the Zen 4 records, as 'assignment')
+    'initialisation': {'neon': {method: (0, 1, 2, 3, 4) for method in INITIALISATION_METHODS}},
     # snapshot distillation with the student's cosine schedule and with its paper's cyclic one (docs/results.md)
     'snapshot': {'neon': {'snapshot': (0, 1, 2)}, 'neon_cyclic': {'snapshot': (0, 1, 2)}},
     'full': {name: {method: (0, 1) for method in dataset.method_configs} for name, dataset in DATASETS.items()},

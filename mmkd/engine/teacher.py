@@ -37,20 +37,29 @@ def load_weights(model: nn.Module, checkpoint: str, config_key: str, expected: s
     ``expected`` names what ``model`` was built from in the error about a
     checkpoint of another model.
     """
-    if '://' not in checkpoint and not osp.isfile(checkpoint):
-        raise FileNotFoundError(
-            f'{config_key}="{checkpoint}" does not exist: train the teacher first '
-            '(python tools/train.py TEACHER_CONFIG) or point to its .pth file')
-    loaded = _load_checkpoint(checkpoint, map_location='cpu')
-    state_dict = loaded.get('state_dict', loaded)
-    state_dict = {key[len('module.'):] if key.startswith('module.') else key: value
-                  for key, value in state_dict.items()}
+    loaded = read_checkpoint(checkpoint, config_key)
+    state_dict = state_dict_of(loaded)
     problems = _mismatches(model.state_dict(), state_dict)
     if problems:
         raise ValueError(f'{config_key}="{checkpoint}" does not match {expected}: ' + '; '.join(problems)
                          + f'. Check that {expected} is the one the checkpoint was trained with.')
     model.load_state_dict(state_dict, strict=True)
     return loaded.get('meta', {}) if isinstance(loaded, dict) else {}
+
+
+def read_checkpoint(checkpoint: str, config_key: str) -> dict:
+    """The contents of ``checkpoint`` (a path or URL) on the CPU; a missing file names ``config_key``."""
+    if '://' not in checkpoint and not osp.isfile(checkpoint):
+        raise FileNotFoundError(
+            f'{config_key}="{checkpoint}" does not exist: train the teacher first '
+            '(python tools/train.py TEACHER_CONFIG) or point to its .pth file')
+    return _load_checkpoint(checkpoint, map_location='cpu')
+
+
+def state_dict_of(loaded: dict) -> Dict[str, Tensor]:
+    """The model weights of a loaded checkpoint, without DDP's ``module.`` prefix."""
+    state_dict = loaded.get('state_dict', loaded)
+    return {key[len('module.'):] if key.startswith('module.') else key: value for key, value in state_dict.items()}
 
 
 def _mismatches(expected: dict, loaded: dict) -> list:

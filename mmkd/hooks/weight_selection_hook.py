@@ -1,0 +1,108 @@
+"""Weight selection: the student starts from a uniformly chosen subset of the teacher's weights."""
+from typing import Dict, Optional
+
+from mmengine.hooks import Hook
+from torch import Tensor
+
+from mmkd.engine.teacher import read_checkpoint, state_dict_of
+from mmkd.hooks.distillation_hook import is_training_run
+from mmkd.registry import HOOKS
+from mmkd.utils.modules import unwrap
+
+_CONFIG_KEY = 'WeightSelectionHook'
+
+
+def select_weights(teacher: Dict[str, Tensor], student: Dict[str, Tensor]) -> Dict[str, Tensor]:
+    r"""The student's state dict cut out of the teacher's by uniform element selection.
+
+    Every student tensor of shape :math:`(s_1, \dots, s_n)` takes the teacher's
+    tensor under the same key, of shape :math:`(k_1 s_1, \dots, k_n s_n)` for
+    whole :math:`k_i \ge 1`, at the indices :math:`0, k_i, 2k_i, \dots` of each
+    dimension. The same stride on a layer's output channels and on the next
+    layer's input channels keeps the selection consistent along the network,
+    also across channel concatenations (CSP blocks, SPP) whose parts are
+    multiples of :math:`k_i` each.
+
+    Raises:
+        ValueError: listing the keys the teacher lacks, and those whose shapes
+            are not whole multiples of the student's.
+    """
+    missing = [key for key in student if key not in teacher]
+    mismatched = [f'{key} {tuple(teacher[key].shape)} vs {tuple(value.shape)}' for key, value in student.items()
+                  if key in teacher and not _is_multiple(teacher[key].shape, value.shape)]
+    if missing or mismatched:
+        found = [f'{name}: {", ".join(keys[:3])}{" ..." if len(keys) > 3 else ""}'
+                 for name, keys in (('missing in the teacher', missing), ('not a whole multiple', mismatched)) if keys]
+        raise ValueError('; '.join(found))
+    return {key: teacher[key][tuple(slice(None, None, big // small)
+                                    for big, small in zip(teacher[key].shape, value.shape))].to(value).contiguous()
+            for key, value in student.items()}
+
+
+def _is_multiple(teacher_shape, student_shape) -> bool:
+    return len(teacher_shape) == len(student_shape) and all(
+        small > 0 and big % small == 0 for big, small in zip(teacher_shape, student_shape))
+
+
+@HOOKS.register_module()
+class WeightSelectionHook(Hook):
+    """Start a training run from weights selected out of a larger trained teacher.
+
+    Weight selection (Z. Xu et al., "Initializing Models with Larger Ones",
+    ICLR 2024): a student of the teacher's architecture at a fraction of its
+    width (same depth, same module paths) starts from the teacher's weights at
+    evenly spaced indices of every dimension (:func:`select_weights`; the
+    paper's uniform selection) instead of a random initialisation. Batch
+    norms keep the selected affine weights and running statistics; the latter
+    follow the student's batches during training. Nothing changes at test time
+    and the checkpoint stays a plain mmdet checkpoint. It composes with
+    :class:`DistillationHook` and :class:`TeacherAssignmentHook`.
+
+    The teacher's checkpoint is read and checked against the student in
+    ``before_run`` (no teacher is built); the weights are set in
+    ``before_train``, after MMEngine's initialisation, on a fresh run only: a
+    resumed run keeps its checkpoint's weights. Setting ``load_from`` as well
+    is refused, since both choose the initial weights.
+
+    Args:
+        checkpoint: the teacher's checkpoint (a plain mmdet one, e.g. the
+            ``teacher.pth`` of ``tools/publish_model.py``).
+    """
+    priority = 'ABOVE_NORMAL'  # checks the checkpoint before DistillationHook builds its teacher
+
+    def __init__(self, checkpoint: str) -> None:
+        if not isinstance(checkpoint, str):
+            raise TypeError(f'{_CONFIG_KEY}.checkpoint must be the path of the teacher\'s checkpoint, '
+                            f'got {type(checkpoint).__name__}')
+        self.checkpoint = checkpoint
+        self.selected: Optional[Dict[str, Tensor]] = None
+        self.loaded_checkpoint = False
+
+    def before_run(self, runner) -> None:
+        if not is_training_run(runner):
+            return
+        if runner._load_from and not runner._resume:
+            raise ValueError(f'{_CONFIG_KEY} and load_from="{runner._load_from}" both set the student\'s initial '
+                             f'weights: drop load_from or the {_CONFIG_KEY}')
+        student = unwrap(runner.model).state_dict()
+        teacher = state_dict_of(read_checkpoint(self.checkpoint, _CONFIG_KEY))
+        try:
+            self.selected = select_weights(teacher, student)
+        except ValueError as error:
+            raise ValueError(f'{_CONFIG_KEY}.checkpoint="{self.checkpoint}" cannot initialise the student by weight '
+                             f'selection ({error}): the teacher must be the student\'s architecture at whole '
+                             'multiples of its widths') from None
+        strides = sorted({big // small for key, value in student.items()
+                          for big, small in zip(teacher[key].shape, value.shape)})
+        runner.logger.info(f'mmkd: {_CONFIG_KEY}: the student starts from {len(self.selected)} tensors of '
+                           f'{self.checkpoint} (uniform selection, strides {strides})')
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        self.loaded_checkpoint = True
+
+    def before_train(self, runner) -> None:
+        if self.selected is None or self.loaded_checkpoint:
+            return
+        unwrap(runner.model).load_state_dict(self.selected, strict=True)
+        self.selected = None
+
