@@ -99,7 +99,8 @@ def _yolox_methods(dataset: str, methods: Sequence[str]) -> Dict[str, str]:
 FEATURE_METHODS = ('fgfi', 'defeat', 'gid', 'fgd', 'cwd', 'pkd', 'attention')
 RESPONSE_METHODS = ('sigmoid_kd', 'dkd', 'bbox_kd')
 CROSS_HEAD_METHODS = ('crosskd', 'bckd')
-# the teacher assigns the student's targets (label assignment distillation): no distillation loss
+# the teacher assigns the student's targets (label assignment distillation, no loss of its own), alone and with
+# cross-head (and feature) distillation
 ASSIGNMENT_METHODS = ('lad', 'lad_crosskd', 'lad_crosskd_fgd')
 # the student starts from the teacher's weights (weight selection), alone and before LAD + CrossKD
 INITIALISATION_METHODS = ('weight_selection', 'weight_selection_lad_crosskd')
