@@ -1,11 +1,12 @@
 """Weight selection: the student starts from the teacher's weights at evenly spaced indices."""
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
-from utils import load, load_config, train, untrained_checkpoint
+from utils import REPO, load, load_config, train, untrained_checkpoint
 
-from mmkd.engine.teacher import state_dict_of
+from mmkd.engine.teacher import build_detector, load_detector_config, state_dict_of
 from mmkd.hooks.weight_selection_hook import select_weights
 
 
@@ -51,6 +52,21 @@ def test_a_teacher_of_another_architecture_is_refused_with_the_keys():
                                          r'conv.weight \(3, 3\) vs \(2, 3\)'):
         select_weights({'conv.weight': torch.zeros(3, 3)},
                        {'conv.weight': torch.zeros(2, 3), 'extra.weight': torch.zeros(1)})
+
+
+SELECTION_CONFIGS = sorted(str(path.relative_to(REPO)) for path in (REPO / 'configs' / 'distill').glob('*.py')
+                           if 'mmkd.WeightSelectionHook' in path.read_text())
+
+
+@pytest.mark.parametrize('config', SELECTION_CONFIGS)
+def test_shipped_configs_select_every_student_weight_from_their_teacher(config, monkeypatch):
+    monkeypatch.chdir(REPO)  # teacher configs are paths relative to the repository
+    cfg = Config.fromfile(config)
+    student = build_detector(cfg).state_dict()
+    teacher = build_detector(load_detector_config(cfg.teacher_config, 'teacher')).state_dict()
+    selected = select_weights(teacher, student)
+    assert selected.keys() == student.keys()
+    assert all(selected[key].shape == value.shape for key, value in student.items())
 
 
 class FirstWeights(Hook):
