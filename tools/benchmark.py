@@ -229,8 +229,9 @@ SETS: Dict[str, Plan] = {
     # label assignment distillation, with CrossKD, and with CrossKD and FGD (recorded on another machine than the
     # default set: --results benchmarks/results_zen4, docs/results.md)
     'assignment': {'neon': {method: (0, 1, 2, 3, 4) for method in ASSIGNMENT_METHODS}},
-    # weight selection, alone and with LAD + CrossKD (the Zen 4 records, as 'assignment')
-    'initialisation': {'neon': {method: (0, 1, 2, 3, 4) for method in ('weight_selection',
+    # weight selection, alone, with LAD (chosen on held-out tiles by 'select_initialisation') and with LAD +
+    # CrossKD (the Zen 4 records, as 'assignment')
+    'initialisation': {'neon': {method: (0, 1, 2, 3, 4) for method in ('weight_selection', 'weight_selection_lad',
                                                                        'weight_selection_lad_crosskd')}},
     # what to add to weight selection, chosen on held-out train tiles (Zen 4 records): LAD, or CrossKD at three
     # ratios (its balance, measured while the student still has the teacher's selected weights, sets the scale)
