@@ -11,6 +11,8 @@ mAP against the fixed average of the same seed; plots both over training (moving
 
     python benchmarks/teacher_selection.py                                    # multi_teacher_bandit, NEON
     python benchmarks/teacher_selection.py --method multi_teacher_learned     # the learnt weights
+    python benchmarks/teacher_selection.py --method multi_teacher_confidence --reference sigmoid_kd \
+        --results benchmarks/results_zen4                                     # another machine's records
 """
 import argparse
 import json
@@ -28,11 +30,11 @@ WEIGHT = 'w_'
 REWARD = 'teacher_reward'
 
 
-def records(dataset: str, method: str) -> Dict[int, dict]:
-    files = sorted((RESULTS / dataset / method).glob('seed*.json'))
+def records(results: Path, dataset: str, method: str) -> Dict[int, dict]:
+    files = sorted((results / dataset / method).glob('seed*.json'))
     if not files:
-        sys.exit(f'--method {method}: no records under {RESULTS / dataset / method}; run '
-                 f'`python tools/benchmark.py --datasets {dataset} --methods {method}` first')
+        sys.exit(f'--method {method}: no records under {results / dataset / method}; run '
+                 f'`python tools/benchmark.py --datasets {dataset} --methods {method} --results {results}` first')
     return {int(path.stem[4:]): json.loads(path.read_text()) for path in files}
 
 
@@ -44,10 +46,10 @@ def mean_of(record: dict, key: str) -> float:
     return statistics.fmean(point[key] for point in record['losses'] if key in point)
 
 
-def table(dataset: str, method: str, reference: str) -> str:
-    runs = records(dataset, method)
+def table(results: Path, dataset: str, method: str, reference: str) -> str:
+    runs = records(results, dataset, method)
     names = teachers(next(iter(runs.values())))
-    fixed = records(dataset, reference)
+    fixed = records(results, dataset, reference)
     lines = [f'| seed | {" | ".join(f"share {name}" for name in names)} | mean reward | mAP | mAP {reference} |',
              '|---|' + '---|' * (len(names) + 3)]
     for seed, record in sorted(runs.items()):
@@ -58,12 +60,12 @@ def table(dataset: str, method: str, reference: str) -> str:
     return '\n'.join(lines)
 
 
-def plot(dataset: str, method: str, path: Path) -> None:
+def plot(results: Path, dataset: str, method: str, path: Path) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    runs = records(dataset, method)
+    runs = records(results, dataset, method)
     names = teachers(next(iter(runs.values())))
     steps = [point['step'] for point in next(iter(runs.values()))['losses']]
     figure, (weight_axes, reward_axes) = plt.subplots(1, 2, figsize=(11, 4))
@@ -92,12 +94,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--dataset', default='neon')
     parser.add_argument('--method', default='multi_teacher_bandit')
-    parser.add_argument('--reference', default='multi_teacher', help='the fixed-weight method of the same seeds')
+    parser.add_argument('--reference', default='multi_teacher',
+                        help='the method to compare with on the same seeds (default: the fixed weights)')
+    parser.add_argument('--results', type=Path, default=RESULTS, help='the records\' folder (tools/benchmark.py)')
     parser.add_argument('--plot', type=Path, help='where the plot goes (default: docs/images/<method>_<dataset>.png)')
     args = parser.parse_args()
-    print(table(args.dataset, args.method, args.reference))
+    print(table(args.results, args.dataset, args.method, args.reference))
     path = args.plot or REPO / 'docs' / 'images' / f'{args.method}_{args.dataset}.png'
-    plot(args.dataset, args.method, path)
+    plot(args.results, args.dataset, args.method, path)
     print(f'\nplot: {path.relative_to(REPO) if path.is_relative_to(REPO) else path}')
 
 

@@ -352,7 +352,7 @@ def test_each_method_is_paired_against_the_one_with_the_largest_gain(runs):
     assert benchmark.versus_best(runs[:5], benchmark.summarise(runs[:5])) == ''  # one distilled method
 
 
-def test_teacher_selection_reads_pick_shares_and_rewards_from_the_records(tmp_path, monkeypatch):
+def test_teacher_selection_reads_pick_shares_and_rewards_from_the_records(tmp_path):
     from benchmarks import teacher_selection
     picks = [dict(step=5 * (i + 1), w_a=float(i < 3), w_b=float(i >= 3), teacher_reward=0.25 * i, loss=1.0)
              for i in range(4)]  # a taught the first 3 logged iterations, b the last
@@ -360,9 +360,8 @@ def test_teacher_selection_reads_pick_shares_and_rewards_from_the_records(tmp_pa
         (tmp_path / 'neon' / method).mkdir(parents=True)
         record = dict(metrics=dict(bbox_mAP=mAP), losses=picks)
         (tmp_path / 'neon' / method / 'seed0.json').write_text(json.dumps(record))
-    monkeypatch.setattr(teacher_selection, 'RESULTS', tmp_path)
-    rows = teacher_selection.table('neon', 'bandit', 'fixed').splitlines()
+    rows = teacher_selection.table(tmp_path, 'neon', 'bandit', 'fixed').splitlines()
     assert rows[0] == '| seed | share a | share b | mean reward | mAP | mAP fixed |'
     assert rows[2] == '| 0 | 0.75 | 0.25 | 0.375 | 0.050 | 0.040 |'
-    teacher_selection.plot('neon', 'bandit', tmp_path / 'plot.png')
+    teacher_selection.plot(tmp_path, 'neon', 'bandit', tmp_path / 'plot.png')
     assert (tmp_path / 'plot.png').stat().st_size > 0
