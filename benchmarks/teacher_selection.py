@@ -68,26 +68,33 @@ def plot(results: Path, dataset: str, method: str, path: Path) -> None:
     runs = records(results, dataset, method)
     names = teachers(next(iter(runs.values())))
     steps = [point['step'] for point in next(iter(runs.values()))['losses']]
-    figure, (weight_axes, reward_axes) = plt.subplots(1, 2, figsize=(11, 4))
+    rewarded = any(REWARD in point for record in runs.values() for point in record['losses'])
+    figure, axes = plt.subplots(1, 1 + rewarded, figsize=(5.5 * (1 + rewarded), 4), squeeze=False)
+    weight_axes = axes[0, 0]
     for name in names:
         per_step = [statistics.fmean(record['losses'][index].get(WEIGHT + name, 0.0) for record in runs.values())
                     for index in range(len(steps))]
         weight_axes.plot(steps, moving_average(per_step), label=name)
-    weight_axes.set_title(f'teacher weight (pick frequency), mean of {len(runs)} seeds, moving average')
+    weight_axes.set_title(f'teacher weight or pick frequency\n(mean of {len(runs)} seeds, moving average)', fontsize=9)
     weight_axes.set_xlabel('iteration')
     weight_axes.legend(fontsize=8)
+    if rewarded:
+        plot_rewards(runs, axes[0, 1])
+    figure.suptitle(f'{method} on {dataset}', fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def plot_rewards(runs: Dict[int, dict], reward_axes) -> None:
     for seed, record in sorted(runs.items()):
         points = [point for point in record['losses'] if REWARD in point]
         reward_axes.plot([point['step'] for point in points], moving_average([point[REWARD] for point in points]),
                          label=f'seed {seed}', alpha=0.7)
     reward_axes.axhline(0.5, color='grey', linewidth=0.8)
-    reward_axes.set_title('reward, moving average (0.5: detection loss unchanged)')
+    reward_axes.set_title('reward, moving average\n(0.5: detection loss unchanged)', fontsize=9)
     reward_axes.set_xlabel('iteration')
     reward_axes.legend(fontsize=8)
-    figure.suptitle(f'{method} on {dataset}', fontsize=9)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
 
 
 def main() -> None:
