@@ -835,6 +835,9 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                              'architectures: CrossKD to a shallower CSPDarknet student (5 seeds), CrossKD and FGD to '
                              'a MobileNetV2 student (3), a narrow student directly and through an assistant (3); '
                              'assignment: label assignment distillation, CrossKD and both together (5 seeds each); '
+                             'initialisation: weight selection alone, before LAD and before LAD + CrossKD (5 seeds '
+                             'each); select_initialisation: what to add to weight selection, on held-out tiles; '
+                             'snapshot: snapshot distillation under a cyclic schedule (3 seeds); '
                              'full: every method and scheme on every dataset')
     parser.add_argument('--datasets', nargs='+', choices=sorted(DATASETS), help='restrict the set to these datasets')
     parser.add_argument('--methods', nargs='+', help='run these methods instead of the set\'s')
