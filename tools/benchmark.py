@@ -229,10 +229,9 @@ SETS: Dict[str, Plan] = {
     # label assignment distillation, with CrossKD, and with CrossKD and FGD (recorded on another machine than the
     # default set: --results benchmarks/results_zen4, docs/results.md)
     'assignment': {'neon': {method: (0, 1, 2, 3, 4) for method in ASSIGNMENT_METHODS}},
-    # weight selection, alone, with LAD (chosen on held-out tiles by 'select_initialisation') and with LAD +
-    # CrossKD (the Zen 4 records, as 'assignment')
-    'initialisation': {'neon': {method: (0, 1, 2, 3, 4) for method in ('weight_selection', 'weight_selection_lad',
-                                                                       'weight_selection_lad_crosskd')}},
+    # weight selection, alone, with LAD (chosen on held-out tiles by 'select_initialisation'), with CrossKD and
+    # with LAD + CrossKD (the Zen 4 records, as 'assignment')
+    'initialisation': {'neon': {method: (0, 1, 2, 3, 4) for method in INITIALISATION_METHODS}},
     # what to add to weight selection, chosen on held-out train tiles (Zen 4 records): LAD, or CrossKD at three
     # ratios (its balance, measured while the student still has the teacher's selected weights, sets the scale)
     'select_initialisation': {'neon_holdout': {'weight_selection': (0,), 'weight_selection_lad': (0,), **{
@@ -835,7 +834,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                              'architectures: CrossKD to a shallower CSPDarknet student (5 seeds), CrossKD and FGD to '
                              'a MobileNetV2 student (3), a narrow student directly and through an assistant (3); '
                              'assignment: label assignment distillation, CrossKD and both together (5 seeds each); '
-                             'initialisation: weight selection alone, before LAD and before LAD + CrossKD (5 seeds '
+                             'initialisation: weight selection alone, before LAD, CrossKD and LAD + CrossKD (5 seeds '
                              'each); select_initialisation: what to add to weight selection, on held-out tiles; '
                              'snapshot: snapshot distillation under a cyclic schedule (3 seeds); '
                              'full: every method and scheme on every dataset')
