@@ -35,6 +35,7 @@ import mmkd  # noqa: E402,F401
 from mmkd.engine.distiller import Distiller  # noqa: E402
 from mmkd.engine.standalone import (  # noqa: E402
     attach_hook,
+    calibrate_batch_norm,
     distillation_hook_cfg,
     random_checkpoint,
     random_detection_batch,
@@ -62,9 +63,10 @@ class Pair:
     def build_teacher(self) -> torch.nn.Module:
         return build_detector(load_detector_config(self.teacher_config, 'teacher'))
 
-    def attach_distillation(self, student, optim_wrapper, optim_cfg, workdir: Path):
-        """The config's hook with a randomly initialised teacher checkpoint (speed does not depend on weights)."""
-        checkpoint = random_checkpoint(self.teacher_config, str(workdir / 'teacher.pth'))
+    def attach_distillation(self, student, optim_wrapper, optim_cfg, workdir: Path, inputs: torch.Tensor):
+        """The config's hook with a randomly initialised teacher checkpoint (speed does not depend on weights),
+        its batch-norm statistics set on ``inputs`` (finite features under AMP)."""
+        checkpoint = random_checkpoint(self.teacher_config, str(workdir / 'teacher.pth'), inputs)
         hook_cfg = dict(self.hook_cfg, teacher=dict(self.hook_cfg['teacher'], checkpoint=checkpoint))
         return attach_hook(hook_cfg, student, optim_wrapper, optim_cfg)
 
@@ -73,8 +75,10 @@ def phase_step(args: argparse.Namespace, phase: str, workdir: Path):
     """The callable one step of ``phase`` runs; builds only what it needs."""
     pair = Pair(args.config)
     if phase == 'teacher':
-        teacher = freeze(pair.build_teacher()).to(args.device)
+        teacher = pair.build_teacher().to(args.device)
         inputs, _ = random_detection_batch(args.batch, args.size, teacher.bbox_head.num_classes, args.device)
+        calibrate_batch_norm(teacher, inputs)
+        teacher = freeze(teacher)
         paths = Distiller(pair.hook_cfg['distill']).record_paths('teacher')
 
         def teacher_forward() -> None:
@@ -82,8 +86,9 @@ def phase_step(args: argparse.Namespace, phase: str, workdir: Path):
                 run_detector(teacher, inputs, paths)
         return teacher_forward
     student, optim_wrapper, optim_cfg = pair.build_student(args)
-    hook = pair.attach_distillation(student, optim_wrapper, optim_cfg, workdir) if phase == 'distill' else None
     inputs, samples = random_detection_batch(args.batch, args.size, student.bbox_head.num_classes, args.device)
+    hook = (pair.attach_distillation(student, optim_wrapper, optim_cfg, workdir, inputs) if phase == 'distill'
+            else None)
     return lambda: training_step(student, optim_wrapper, inputs, samples, hook)
 
 

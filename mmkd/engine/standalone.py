@@ -69,13 +69,39 @@ def training_step(student: nn.Module, optim_wrapper: OptimWrapper, inputs: Tenso
         hook.after_train_iter(hook.runner, batch_idx=0)
 
 
-def random_checkpoint(config: str, path: str) -> str:
+def random_checkpoint(config: str, path: str, images: Optional[Tensor] = None) -> str:
     """Write a randomly initialised detector of ``config`` (a path or ``mmdet::`` path) to ``path``
-    as a checkpoint, for a teacher whose speed, not accuracy, matters."""
+    as a checkpoint, for a teacher whose speed, not accuracy, matters.
+
+    ``images``: the inputs the teacher will see, to set its batch-norm statistics from
+    (:func:`calibrate_batch_norm`). With the initial ones (mean 0, variance 1) the frozen neck of a
+    random YOLOX-L reaches 4.7e7 on 320 px noise, past float16's 65504 under AMP.
+    """
     from .teacher import build_detector, load_detector_config
     model = build_detector(load_detector_config(config, 'teacher'))
+    if images is not None:
+        calibrate_batch_norm(model, images.cpu())
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
     return path
+
+
+def calibrate_batch_norm(model: nn.Module, images: Tensor) -> None:
+    """Set the running statistics of every batch norm that ``model.extract_feat(images)`` reaches to the
+    mean and (biased) variance of its input there, so that in eval mode the backbone and neck compute on
+    ``images`` what they compute in train mode: features of unit scale. Leaves ``model`` in eval mode."""
+    def set_statistics(norm: nn.modules.batchnorm._BatchNorm, args: tuple) -> None:
+        features = args[0]
+        dims = [0, *range(2, features.dim())]
+        norm.running_mean.copy_(features.mean(dims))
+        norm.running_var.copy_(features.var(dims, unbiased=False))
+
+    handles = [module.register_forward_pre_hook(set_statistics) for module in model.modules()
+               if isinstance(module, nn.modules.batchnorm._BatchNorm)]
+    model.eval()
+    with torch.no_grad():
+        model.extract_feat(images)
+    for handle in handles:
+        handle.remove()
 
 
 def random_detection_batch(batch: int, size: int, num_classes: int, device: str = 'cpu',
