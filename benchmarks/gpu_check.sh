@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The checks that need a GPU, as one short script (about 5-8 minutes on one GPU):
-#   1. AMP training with the distillation hook for a few dozen iterations (tiny YOLOX pair,
-#      synthetic data), through tools/train.py --amp; the distillation losses must stay finite;
+#   1. AMP training with the distillation hook, 128 iterations and a COCO evaluation (tiny YOLOX pair,
+#      data/synthetic_shapes), through tools/train.py --amp; the distillation losses must stay finite;
 #   2. the YOLOX-L -> YOLOX-S per-step overhead at 640 px, batch 8, without and with AMP
 #      (benchmarks/overhead.py, the student step, teacher forward and distillation step side by side);
 #   3. a 2-process NCCL DDP distillation run, where two GPUs exist.
