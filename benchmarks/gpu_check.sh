@@ -37,18 +37,8 @@ step() {
   echo "| $name | $status | $(( $(date +%s) - start )) |" >> "$REPORT"
 }
 
-# check NAME COMMAND...: a report row for a quick shell check (a function, run without a time limit)
-check() {
-  local name=$1
-  shift
-  if "$@" > "$OUT/$name.log" 2>&1; then echo "| $name | ok | 0 |" >> "$REPORT"
-  else echo "| $name | FAILED (see $name.log) | 0 |" >> "$REPORT"; fi
-}
-
-# finite_losses LOG: the distillation losses were logged and every logged value is finite
-finite_losses() {
-  grep -q 'loss_neck_mse' "$1" && ! grep -E 'loss_(neck_mse|cls_kd): (nan|inf)' "$1"
-}
+# the distillation losses were logged, and every logged value is finite
+FINITE_LOSSES='grep -q loss_neck_mse "$0" && ! grep -E "loss_(neck_mse|cls_kd): (nan|inf)" "$0"'
 
 # the test configs read data/synthetic_shapes (`make data` writes it; 256 train / 64 val images)
 if [ -f data/synthetic_shapes/annotations/train.json ]; then
@@ -62,7 +52,7 @@ mkdir -p work_dirs/tests && cp "$OUT/teacher/epoch_1.pth" work_dirs/tests/teache
 # 256 images / batch 4 = 64 iterations an epoch: 128 AMP iterations with the hook, then COCO eval on the GPU
 step amp_distill "$PY" tools/train.py tests/configs/yolox_tiny_distill_synth.py --amp --work-dir "$OUT/amp" \
   --cfg-options train_cfg.max_epochs=2 train_cfg.val_interval=2
-check amp_losses_finite finite_losses "$OUT/amp_distill.log"
+step amp_losses_finite bash -c "$FINITE_LOSSES" "$OUT/amp_distill.log"
 step overhead_fp32 "$PY" benchmarks/overhead.py --size 640 --batch 8 --device cuda
 step overhead_amp "$PY" benchmarks/overhead.py --size 640 --batch 8 --device cuda --amp
 if [ "$("$PY" -c 'import torch; print(torch.cuda.device_count())')" -ge 2 ]; then
