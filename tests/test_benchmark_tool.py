@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from mmkd.engine.standalone import distillation_hook_cfg
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tools import benchmark  # noqa: E402
 
@@ -229,7 +231,12 @@ def test_the_architecture_datasets_distil_other_students_from_the_neon_teacher()
             assert (repo / config).is_file(), config
             # each method's config distils the dataset's student, not the neon one
             assert benchmark.Config.fromfile(str(repo / config)).model == student, config
-    assert set(benchmark.DATASETS['neon_mbv2'].method_configs) == {'crosskd', 'fgd'}
+    assert set(benchmark.DATASETS['neon_mbv2'].method_configs) == {'crosskd', 'fgd', 'fgd_backbone'}
+    # across families, FGD distils the neck (the same PAFPN in both students) or the backbone stages (not the same)
+    for method, module in (('fgd', 'neck'), ('fgd_backbone', 'backbone')):
+        config = benchmark.Config.fromfile(str(repo / benchmark.method_config(benchmark.DATASETS['neon_mbv2'], method)))
+        (entry,) = distillation_hook_cfg(config)['distill']
+        assert (entry['student'], entry['teacher'], entry['loss']['type']) == (module, module, 'mmkd.FGDLoss')
 
 
 def test_an_extra_teacher_that_teaches_another_dataset_is_that_datasets_teacher_run():
