@@ -58,7 +58,9 @@ from mmkd.engine.teacher import build_detector  # noqa: E402
 
 DEFAULT_SCHEMES = ('sigmoid_kd', 'mean_teacher', 'snapshot', 'self_d2s', 'online_dml', 'relation', 'adversarial',
                    'multi_teacher', 'multi_teacher_confidence', 'multi_teacher_learned', 'multi_teacher_bandit')
-DATASETS = ('neon', 'synth')
+# the student of configs/yolox/yolox_student_<dataset>.py: the NEON and synthetic pairs, and the NEON students of
+# other architectures (a MobileNetV2 and a shallower CSPDarknet)
+DATASETS = ('neon', 'synth', 'mbv2_neon', 'shallow_neon')
 PLAIN = 'student'
 
 
@@ -331,7 +333,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--schemes', nargs='+', default=list(DEFAULT_SCHEMES),
                         help='scheme names (configs/distill/schemes/<name>_yolox_<data>.py, or an offline method '
-                             'of configs/distill/), NAME:neon or NAME:synth to choose the data')
+                             f'of configs/distill/), NAME:DATA to choose the data ({", ".join(DATASETS)})')
     parser.add_argument('--rounds', type=int, default=5, help='round-robin rounds (time: median over them)')
     parser.add_argument('--steps', type=int, default=1, help='timed steps per config and round')
     parser.add_argument('--memory-steps', type=int, default=1,

@@ -25,6 +25,11 @@ def test_rows_are_grouped_by_dataset_after_their_plain_student():
     assert rows[2].config == 'configs/distill/sigmoid_kd_yolox_neon.py'  # an offline method as reference
     assert rows[4].config == 'configs/distill/kd_yolox_synth.py'  # no NEON config: synth
     assert all((REPO / row.config).is_file() for row in rows)
+    # a student of another architecture: its rows are taken against its own plain student
+    assert [(row.name, row.config) for row in rows_for(['fgd_backbone', 'crosskd:mbv2_neon'])] == [
+        (PLAIN, 'configs/yolox/yolox_student_mbv2_neon.py'),
+        ('fgd_backbone', 'configs/distill/fgd_backbone_yolox_mbv2_neon.py'),
+        ('crosskd', 'configs/distill/crosskd_yolox_mbv2_neon.py')]
     with pytest.raises(ValueError, match='no config for scheme "nonexistent"'):
         rows_for(['nonexistent'])
     with pytest.raises(ValueError, match='no config'):
