@@ -225,7 +225,7 @@ SETS: Dict[str, Plan] = {
     # students of other architectures, same teacher: CrossKD (the best single method on NEON), and FGD across
     # families, on the neck and on the backbone stages
     'architectures': {'neon_shallow': {'crosskd': (0, 1, 2, 3, 4)},
-                      'neon_mbv2': {'crosskd': (0, 1, 2, 3, 4), 'fgd': (0, 1, 2), 'fgd_backbone': (0, 1, 2)},
+                      'neon_mbv2': {method: (0, 1, 2, 3, 4) for method in ('crosskd', 'fgd', 'fgd_backbone')},
                       'neon_narrow': {'crosskd': (0, 1, 2), 'crosskd_from_assistant': (0, 1, 2)}},
     # label assignment distillation, with CrossKD, and with CrossKD and FGD (recorded on another machine than the
     # default set: --results benchmarks/results_zen4, docs/results.md)
@@ -832,8 +832,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help='quick: NEON, sigmoid KD, one seed (the demo); default: NEON, sigmoid KD, CrossKD, BCKD '
                              'and FGD + sigmoid KD on 5 seeds, FGD on 3; gfl: CrossKD and BCKD (5 seeds), sigmoid KD '
                              '(5; at 1.0, 3) with GFL heads on NEON; select: the balance ratios on held-out tiles; '
-                             'architectures: CrossKD to a shallower CSPDarknet student (5 seeds), CrossKD (5) and FGD '
-                             'on the neck and on the backbone stages (3) to a MobileNetV2 student, a narrow student '
+                             'architectures: CrossKD to a shallower CSPDarknet student, CrossKD and FGD on the neck '
+                             'and on the backbone stages to a MobileNetV2 student (5 seeds each), a narrow student '
                              'directly and through an assistant (3); '
                              'assignment: label assignment distillation, CrossKD and both together (5 seeds each); '
                              'initialisation: weight selection alone, before LAD, CrossKD and LAD + CrossKD (5 seeds '
