@@ -225,7 +225,7 @@ SETS: Dict[str, Plan] = {
     # students of other architectures, same teacher: CrossKD (the best single method on NEON), and FGD across
     # families, on the neck and on the backbone stages
     'architectures': {'neon_shallow': {'crosskd': (0, 1, 2, 3, 4)},
-                      'neon_mbv2': {method: (0, 1, 2, 3, 4) for method in ('crosskd', 'fgd', 'fgd_backbone')},
+                      'neon_mbv2': {method: (0, 1, 2, 3, 4) for method in DATASETS['neon_mbv2'].method_configs},
                       'neon_narrow': {'crosskd': (0, 1, 2), 'crosskd_from_assistant': (0, 1, 2)}},
     # label assignment distillation, with CrossKD, and with CrossKD and FGD (recorded on another machine than the
     # default set: --results benchmarks/results_zen4, docs/results.md)

@@ -6,7 +6,7 @@
 # 'auto' adapter is one 1x1 convolution per stage from the student's widths to the teacher's (4,224 +
 # 24,832 + 164,352 parameters with bias, dropped after training). FGD's weights and the pair's ratio (0.3) are
 # those chosen for FGD on the neck on the held-out tiles, not re-chosen.
-# `python tools/benchmark.py --set architectures --datasets neon_mbv2 --jobs 2`.
+# `python tools/benchmark.py --set architectures --datasets neon_mbv2 --jobs 2 --results benchmarks/results_zen4`.
 _base_ = ['./_base_/pairs/yolox_neon.py', './_base_/methods/fgd.py', '../_base_/models/mobilenetv2_yolox.py']
 
 model = dict(backbone=dict(_delete_=True, **_base_.mbv2_backbone), neck=dict(in_channels=_base_.mbv2_channels))
