@@ -23,8 +23,14 @@ checkpoint (a fresh clone) is trained first, as the benchmark would.
 ``--start baseline`` runs the same three INT8 rows from each seed's baseline
 student (no KD) instead, into ``benchmarks/results/neon_int8_from_baseline/``:
 there the teacher of the QAT + KD row has not taught the student yet.
+``--schedule full`` trains both QAT rows for the student's whole 40-epoch
+schedule (``configs/distill/quant/qat_full_*.py``) instead of the 10-epoch
+fine-tune, into ``<records>_full_schedule/``. ``--results`` picks the records
+of the machine the runs are made on (``benchmarks/results_zen4``), as in
+``tools/benchmark.py``.
 
-    python benchmarks/int8_neon.py [--seeds 0 1 2] [--jobs 2] [--start baseline] [--report-only]
+    python benchmarks/int8_neon.py [--seeds 0 1 2] [--jobs 2] [--start baseline] [--schedule full]
+                                   [--results DIR] [--report-only]
 """
 import argparse
 import json
@@ -74,13 +80,46 @@ class Start:
     label: str
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """How the two QAT rows are trained: their configs (row -> config), and the suffix of their folders."""
+    configs: Dict[str, str]
+    suffix: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Family:
+    """One INT8 table: the FP32 student it starts from, the QAT schedule, and the records' machine folder."""
+    start: Start
+    schedule: Schedule
+    results: Path = RESULTS_DIR
+
+    @property
+    def records(self) -> str:
+        return self.start.records + self.schedule.suffix
+
+    @property
+    def out(self) -> Path:
+        return Path(f'{self.start.out}{self.schedule.suffix}')
+
+    @property
+    def label(self) -> str:
+        return f'{self.start.label}, {self.schedule.label}'
+
+
 OUT_DIR = REPO / 'work_dirs' / 'int8_neon'
 # the distilled student (the issue's table); the baseline student, which the teacher has not taught yet
 STARTS = {'distilled': Start(DISTILLED, 'neon_int8', OUT_DIR, 'distilled student'),
           'baseline': Start(BASELINE, 'neon_int8_from_baseline', OUT_DIR / 'from_baseline', 'FP32 student')}
-QAT_CONFIGS = {'qat': 'configs/distill/quant/qat_yolox_neon.py',
-               'qat_kd': 'configs/distill/quant/qat_sigmoid_kd_yolox_neon.py'}
-INT8_ROWS = ('ptq', *QAT_CONFIGS)
+QUANT_CONFIGS = 'configs/distill/quant'
+SCHEDULES = {
+    'short': Schedule({'qat': f'{QUANT_CONFIGS}/qat_yolox_neon.py',
+                       'qat_kd': f'{QUANT_CONFIGS}/qat_sigmoid_kd_yolox_neon.py'}, '', 'QAT 10 epochs at the final LR'),
+    'full': Schedule({'qat': f'{QUANT_CONFIGS}/qat_full_yolox_neon.py',
+                      'qat_kd': f'{QUANT_CONFIGS}/qat_full_sigmoid_kd_yolox_neon.py'}, '_full_schedule',
+                     "QAT for the student's 40-epoch schedule")}
+INT8_ROWS = ('ptq', 'qat', 'qat_kd')
 REFERENCES = (BASELINE, DISTILLED, 'ptq', 'qat')  # the rows each later row is compared with
 ROW_NAMES = {BASELINE: 'FP32 student (no KD)', DISTILLED: 'FP32 distilled (sigmoid KD)',
              'ptq': 'PTQ INT8', 'qat': 'QAT INT8 without KD', 'qat_kd': 'QAT INT8 with KD'}
@@ -120,33 +159,33 @@ def deploy(config: str, checkpoint: Path, out: Path, save_calibrated: Optional[P
     return json.loads(summary.read_text())
 
 
-def publish_teacher() -> Run:
+def publish_teacher(results: Path) -> Run:
     """The benchmark's NEON teacher run, its weights put where the KD configs read them."""
-    teacher = teacher_runs(DATASET, [DISTILLED], RESULTS_DIR)[DATASET.teacher]
-    publish_teachers([(teacher, DATASET.teacher)], RESULTS_DIR)
+    teacher = teacher_runs(DATASET, [DISTILLED], results)[DATASET.teacher]
+    publish_teachers([(teacher, DATASET.teacher)], results)
     return teacher
 
 
-def fp32_run(method: str, seed: int, teacher: Run) -> Run:
+def fp32_run(method: str, seed: int, teacher: Run, results: Path) -> Run:
     """The benchmark's FP32 run of ``method`` and ``seed``, trained first when its checkpoint is missing."""
     teachers = [] if method == BASELINE else [teacher.config_hash]
     run = new_run(DATASET, method, seed, method_config(DATASET, method), teachers, threads=THREADS)
-    record = record_file(RESULTS_DIR, DATASET.name, method, seed)
+    record = record_file(results, DATASET.name, method, seed)
     if not record.is_file() or not run.matches(read_record(record)):
-        fail(f'no benchmark record {record} for this config; run '
-             f'`python tools/benchmark.py --methods {method} --seeds {seed} --jobs 2` first')
+        fail(f'no benchmark record {record} for this config; run `python tools/benchmark.py --methods {method} '
+             f'--seeds {seed} --jobs 2 --results {results}` first')
     train(run)  # nothing to do when its final checkpoint exists
     return run
 
 
-def int8_step(start: Start, row: str, seed: int, config: str, depends_on: str, step: Callable[[], dict],
+def int8_step(family: Family, row: str, seed: int, config: str, depends_on: str, step: Callable[[], dict],
               reevaluate: bool = False) -> Int8Record:
     """The record of ``row``/``seed``, made by ``step()`` (returning deploy's summary) unless it exists.
 
     ``reevaluate``: an existing record's artifact and fake-quantised model are exported and evaluated
     again from its checkpoints (``step`` trains nothing when they exist); its ``seconds`` are kept.
     """
-    path = record_file(RESULTS_DIR, start.records, row, seed)
+    path = record_file(family.results, family.records, row, seed)
     record = Int8Record(row, seed, config, config_hash(config, [depends_on]), depends_on)
     stored = Int8Record(**json.loads(path.read_text())) if path.is_file() else None
     if stored and stored.config_hash == record.config_hash and not reevaluate:
@@ -161,15 +200,16 @@ def int8_step(start: Start, row: str, seed: int, config: str, depends_on: str, s
     record.artifact_bytes = summary['artifact_bytes']
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(asdict(record), indent=1))
-    log(f'{start.records}/{row}/seed{seed}: INT8 mAP {record.mAP:.4f} (fake-quant {record.fake_quant_mAP:.4f}), '
+    log(f'{family.records}/{row}/seed{seed}: INT8 mAP {record.mAP:.4f} (fake-quant {record.fake_quant_mAP:.4f}), '
         f'record {path.relative_to(REPO)}')
     return record
 
 
-def run_seed(seed: int, teacher: Run, start: Start, reevaluate: bool = False) -> List[Int8Record]:
-    """PTQ of the seed's ``start`` student, then QAT without and with KD from its calibrated checkpoint."""
-    fp32 = fp32_run(start.method, seed, teacher)
-    out = start.out / f'seed{seed}'
+def run_seed(seed: int, teacher: Run, family: Family, reevaluate: bool = False) -> List[Int8Record]:
+    """PTQ of the seed's starting student, then QAT without and with KD from its calibrated checkpoint."""
+    fp32 = fp32_run(family.start.method, seed, teacher, family.results)
+    out = family.out / f'seed{seed}'
+    configs = family.schedule.configs
     calibrated = out / 'ptq_calibrated.pth'
 
     def ptq(again: bool = reevaluate) -> dict:
@@ -178,26 +218,27 @@ def run_seed(seed: int, teacher: Run, start: Start, reevaluate: bool = False) ->
     def qat(row: str) -> dict:
         ptq(again=False)  # the calibrated checkpoint it starts from (no-op when present)
         work_dir = out / row
-        final = work_dir / f'epoch_{Config.fromfile(str(REPO / QAT_CONFIGS[row])).train_cfg.max_epochs}.pth'
+        final = work_dir / f'epoch_{Config.fromfile(str(REPO / configs[row])).train_cfg.max_epochs}.pth'
         if not final.is_file():
-            run_tool(['tools/train.py', QAT_CONFIGS[row], '--work-dir', str(work_dir), '--cfg-options',
+            resume = ['--resume'] if (work_dir / 'last_checkpoint').is_file() else []
+            run_tool(['tools/train.py', configs[row], '--work-dir', str(work_dir), *resume, '--cfg-options',
                       f'load_from={calibrated}', f'randomness.seed={seed}'], work_dir / 'train.log')
-        return deploy(QAT_CONFIGS[row], final, work_dir / 'int8.onnx', again=reevaluate)
+        return deploy(configs[row], final, work_dir / 'int8.onnx', again=reevaluate)
 
-    records = [int8_step(start, 'ptq', seed, DATASET.student_config,
+    records = [int8_step(family, 'ptq', seed, DATASET.student_config,
                          f'{fp32.method}/{fp32.config_hash}/seed{seed}', ptq, reevaluate)]
-    return records + [int8_step(start, row, seed, QAT_CONFIGS[row], records[0].config_hash,
-                                lambda row=row: qat(row), reevaluate) for row in QAT_CONFIGS]
+    return records + [int8_step(family, row, seed, configs[row], records[0].config_hash,
+                                lambda row=row: qat(row), reevaluate) for row in configs]
 
 
 # ---------------------------------------------------------------- reporting
 
-def row_maps(seeds: Sequence[int], start: Start) -> Dict[str, Dict[int, float]]:
+def row_maps(seeds: Sequence[int], family: Family) -> Dict[str, Dict[int, float]]:
     """``{row: {seed: mAP}}``: the FP32 rows from the benchmark's records, the INT8 rows from their own."""
     maps: Dict[str, Dict[int, float]] = {}
     for row in (BASELINE, DISTILLED, *INT8_ROWS):
-        dataset = DATASET.name if row in (BASELINE, DISTILLED) else start.records
-        files = [record_file(RESULTS_DIR, dataset, row, seed) for seed in seeds]
+        dataset = DATASET.name if row in (BASELINE, DISTILLED) else family.records
+        files = [record_file(family.results, dataset, row, seed) for seed in seeds]
         missing = [str(path.relative_to(REPO)) for path in files if not path.is_file()]
         if missing:
             fail(f'--report-only: no record {", ".join(missing)}; run benchmarks/int8_neon.py without it first')
@@ -210,21 +251,21 @@ def difference(maps: Dict[str, Dict[int, float]], row: str, reference: str) -> I
     return t_interval([maps[row][seed] - maps[reference][seed] for seed in maps[row]])
 
 
-def largest_gap(row: str, seeds: Sequence[int], start: Start) -> str:
+def largest_gap(row: str, seeds: Sequence[int], family: Family) -> str:
     """The largest |artifact mAP - fake-quantised mAP| of an INT8 row over ``seeds`` (deploy's bound: 0.005)."""
     if row not in INT8_ROWS:
         return ''
-    records = [Int8Record(**json.loads(record_file(RESULTS_DIR, start.records, row, seed).read_text()))
+    records = [Int8Record(**json.loads(record_file(family.results, family.records, row, seed).read_text()))
                for seed in seeds]
     return f'{max(abs(record.mAP - record.fake_quant_mAP) for record in records):.3f}'
 
 
-def table(seeds: Sequence[int], start: Start = STARTS['distilled']) -> str:
+def table(seeds: Sequence[int], family: Family) -> str:
     """Markdown: each row's mAP per seed and mean, its paired difference to each reference row above it,
     and for the INT8 rows the largest gap between the artifact and the fake-quantised model."""
-    maps = row_maps(seeds, start)
+    maps = row_maps(seeds, family)
     order = list(maps)
-    lines = [f'NEON, seeds {list(seeds)}, INT8 rows from the {start.label}: mAP mean ± 95% CI; differences '
+    lines = [f'NEON, seeds {list(seeds)}, INT8 rows from the {family.label}: mAP mean ± 95% CI; differences '
              'paired by seed (t interval)', '',
              '| model | mAP per seed | mAP | ' + ' | '.join(f'vs {ROW_NAMES[reference]}' for reference in REFERENCES)
              + ' | largest INT8 vs fake-quant gap |', '|---|---|---|' + '---|' * (len(REFERENCES) + 1)]
@@ -233,7 +274,7 @@ def table(seeds: Sequence[int], start: Start = STARTS['distilled']) -> str:
                    if order.index(row) > order.index(reference) else '' for reference in REFERENCES]
         per_seed = ', '.join(f'{maps[row][seed]:.3f}' for seed in seeds)
         lines.append(f'| {ROW_NAMES[row]} | {per_seed} | {t_interval(list(maps[row].values())).format()} | '
-                     f'{" | ".join(columns)} | {largest_gap(row, seeds, start)} |')
+                     f'{" | ".join(columns)} | {largest_gap(row, seeds, family)} |')
     return '\n'.join(lines)
 
 
@@ -244,6 +285,11 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument('--start', choices=sorted(STARTS), default='distilled',
                         help='the FP32 student the INT8 rows quantise and fine-tune: the distilled student '
                              '(default) or the baseline student, which the teacher has not taught yet')
+    parser.add_argument('--schedule', choices=sorted(SCHEDULES), default='short',
+                        help="the QAT rows' schedule: the 10-epoch fine-tune at the final learning rate (default) "
+                             "or the student's whole 40-epoch schedule")
+    parser.add_argument('--results', type=Path, default=RESULTS_DIR,
+                        help="the records' folder: that of the machine the runs are made on (docs/results.md)")
     parser.add_argument('--report-only', action='store_true', help='print the table from the records alone')
     parser.add_argument('--reevaluate', action='store_true',
                         help='export and evaluate every recorded artifact and its fake-quantised model again from '
@@ -254,12 +300,12 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
-    start = STARTS[args.start]
+    family = Family(STARTS[args.start], SCHEDULES[args.schedule], args.results.resolve())
     if not args.report_only:
-        teacher = publish_teacher()
+        teacher = publish_teacher(family.results)
         with ThreadPoolExecutor(args.jobs) as pool:
-            list(pool.map(lambda seed: run_seed(seed, teacher, start, args.reevaluate), args.seeds))
-    print(table(args.seeds, start))
+            list(pool.map(lambda seed: run_seed(seed, teacher, family, args.reevaluate), args.seeds))
+    print(table(args.seeds, family))
 
 
 if __name__ == '__main__':

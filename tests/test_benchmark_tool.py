@@ -317,10 +317,10 @@ def test_retrain_trains_a_recorded_run_again_and_compares_without_touching_the_r
     assert 'neon/pkd/seed0: bbox_mAP 0.2500 retrained, differs from (0.3000) the record' in out
 
 
-@pytest.mark.parametrize('start', ['distilled', 'baseline'])
-def test_int8_table_pairs_each_row_with_the_rows_above_and_shows_the_artifact_gap(tmp_path, monkeypatch, start):
+@pytest.mark.parametrize('start,schedule', [('distilled', 'short'), ('baseline', 'short'), ('baseline', 'full')])
+def test_int8_table_pairs_each_row_with_the_rows_above_and_shows_the_artifact_gap(tmp_path, start, schedule):
     from benchmarks import int8_neon
-    monkeypatch.setattr(int8_neon, 'RESULTS_DIR', tmp_path)
+    family = int8_neon.Family(int8_neon.STARTS[start], int8_neon.SCHEDULES[schedule], tmp_path)
     fp32 = {'baseline': (0.04, 0.06), 'sigmoid_kd': (0.08, 0.07)}
     int8 = {'ptq': (0.07, 0.07), 'qat': (0.09, 0.08), 'qat_kd': (0.10, 0.10)}
     for row, maps in fp32.items():
@@ -328,7 +328,8 @@ def test_int8_table_pairs_each_row_with_the_rows_above_and_shows_the_artifact_ga
             path = benchmark.record_file(tmp_path, 'neon', row, seed)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(dict(metrics=dict(bbox_mAP=mAP))))
-    records = int8_neon.STARTS[start].records
+    records = family.records
+    assert records == int8_neon.STARTS[start].records + ('_full_schedule' if schedule == 'full' else '')
     for row, maps in int8.items():
         for seed, mAP in enumerate(maps):
             record = int8_neon.Int8Record(row, seed, 'c.py', 'h', 'd', fake_quant_mAP=mAP - 0.001 * (seed + 1),
@@ -336,10 +337,10 @@ def test_int8_table_pairs_each_row_with_the_rows_above_and_shows_the_artifact_ga
             path = benchmark.record_file(tmp_path, records, row, seed)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(int8_neon.asdict(record)))
-    text = int8_neon.table([0, 1], int8_neon.STARTS[start])
+    text = int8_neon.table([0, 1], family)
     lines = {line.split(' | ')[0].strip('| '): line.split(' | ') for line in text.splitlines()
              if line.startswith('| ') and 'model' not in line}
-    assert f'INT8 rows from the {int8_neon.STARTS[start].label}' in text
+    assert f'INT8 rows from the {family.label}' in text
     # minus the FP32 student: +0.06 and +0.04, sample sd 0.0141, over sqrt(2): 0.01
     assert lines['QAT INT8 with KD'][3] == f'+0.0500 ± {T_975[1] * 0.01:.4f}'
     # QAT + KD minus the distilled student: +0.02 and +0.03, mean +0.025, t(0.975, 1) * 0.00707 / sqrt(2)
