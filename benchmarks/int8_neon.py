@@ -36,8 +36,10 @@ import argparse
 import json
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import partial
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
@@ -303,8 +305,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     family = Family(STARTS[args.start], SCHEDULES[args.schedule], args.results.resolve())
     if not args.report_only:
         teacher = publish_teacher(family.results)
-        with ThreadPoolExecutor(args.jobs) as pool:
-            list(pool.map(lambda seed: run_seed(seed, teacher, family, args.reevaluate), args.seeds))
+        # processes, not threads: mmengine's Config.fromfile is not thread-safe (its first pkg_resources lookups race)
+        with ProcessPoolExecutor(args.jobs, mp_context=get_context('spawn')) as pool:
+            list(pool.map(partial(run_seed, teacher=teacher, family=family, reevaluate=args.reevaluate), args.seeds))
     print(table(args.seeds, family))
 
 
