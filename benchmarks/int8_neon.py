@@ -180,6 +180,17 @@ def fp32_run(method: str, seed: int, teacher: Run, results: Path) -> Run:
     return run
 
 
+def check_start(fp32: Run, measured_mAP: float, results: Path) -> None:
+    """Stop when the FP32 checkpoint quantised is not the one its record measured: the table pairs the INT8 rows
+    with the record's mAP. (A run resumed mid-way ends elsewhere: MMEngine's resume does not restore the
+    augmentations' random state; a NEON baseline resumed at epoch 10 ended at mAP 0.074, its record 0.062.)"""
+    record = record_file(results, DATASET.name, fp32.method, fp32.seed)
+    recorded_mAP = read_record(record).metrics['bbox_mAP']
+    if measured_mAP != recorded_mAP:
+        fail(f'{fp32.final_checkpoint} gives mAP {measured_mAP:.3f}, its record {record} {recorded_mAP:.3f} '
+             f'(a resumed run?); delete {fp32.path} and run again to train it uninterrupted')
+
+
 def int8_step(family: Family, row: str, seed: int, config: str, depends_on: str, step: Callable[[], dict],
               reevaluate: bool = False) -> Int8Record:
     """The record of ``row``/``seed``, made by ``step()`` (returning deploy's summary) unless it exists.
@@ -215,15 +226,16 @@ def run_seed(seed: int, teacher: Run, family: Family, reevaluate: bool = False) 
     calibrated = out / 'ptq_calibrated.pth'
 
     def ptq(again: bool = reevaluate) -> dict:
-        return deploy(DATASET.student_config, fp32.final_checkpoint, out / 'ptq.onnx', calibrated, again)
+        summary = deploy(DATASET.student_config, fp32.final_checkpoint, out / 'ptq.onnx', calibrated, again)
+        check_start(fp32, summary['float_metrics']['coco/bbox_mAP'], family.results)
+        return summary
 
     def qat(row: str) -> dict:
         ptq(again=False)  # the calibrated checkpoint it starts from (no-op when present)
         work_dir = out / row
         final = work_dir / f'epoch_{Config.fromfile(str(REPO / configs[row])).train_cfg.max_epochs}.pth'
         if not final.is_file():
-            resume = ['--resume'] if (work_dir / 'last_checkpoint').is_file() else []
-            run_tool(['tools/train.py', configs[row], '--work-dir', str(work_dir), *resume, '--cfg-options',
+            run_tool(['tools/train.py', configs[row], '--work-dir', str(work_dir), '--cfg-options',
                       f'load_from={calibrated}', f'randomness.seed={seed}'], work_dir / 'train.log')
         return deploy(configs[row], final, work_dir / 'int8.onnx', again=reevaluate)
 
