@@ -188,7 +188,7 @@ def check_start(fp32: Run, measured_mAP: float, results: Path) -> None:
     recorded_mAP = read_record(record).metrics['bbox_mAP']
     if measured_mAP != recorded_mAP:
         fail(f'{fp32.final_checkpoint} gives mAP {measured_mAP:.3f}, its record {record} {recorded_mAP:.3f} '
-             f'(a resumed run?); delete {fp32.path} and run again to train it uninterrupted')
+             f'(a resumed run?); delete {fp32.work_dir} and run again to train it uninterrupted')
 
 
 def int8_step(family: Family, row: str, seed: int, config: str, depends_on: str, step: Callable[[], dict],

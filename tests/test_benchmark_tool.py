@@ -373,3 +373,17 @@ def test_teacher_selection_reads_pick_shares_and_rewards_from_the_records(tmp_pa
     assert rows[2] == '| 0 | 0.75 | 0.25 | 0.375 | 0.050 | 0.040 |'
     teacher_selection.plot(tmp_path, 'neon', 'bandit', tmp_path / 'plot.png')
     assert (tmp_path / 'plot.png').stat().st_size > 0
+
+
+def test_int8_stops_when_the_quantised_checkpoint_is_not_the_one_its_record_measured(tmp_path, capsys):
+    from benchmarks import int8_neon
+    run = benchmark.Run('neon', 'baseline', 0, 'configs/yolox/yolox_student_neon.py', 'work_dirs/x/seed0')
+    record = benchmark.record_file(tmp_path, 'neon', 'baseline', 0)
+    record.parent.mkdir(parents=True)
+    record.write_text(json.dumps(benchmark.asdict(benchmark.Run(
+        'neon', 'baseline', 0, run.config, run.work_dir, metrics=dict(bbox_mAP=0.062)))))
+    int8_neon.check_start(run, 0.062, tmp_path)  # the record's checkpoint: nothing to say
+    with pytest.raises(SystemExit):
+        int8_neon.check_start(run, 0.074, tmp_path)  # e.g. a run resumed mid-way ended elsewhere
+    error = capsys.readouterr().err
+    assert 'gives mAP 0.074, its record' in error and '0.062 (a resumed run?); delete work_dirs/x/seed0' in error
