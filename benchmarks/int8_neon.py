@@ -77,7 +77,7 @@ DISTILLED = 'sigmoid_kd'  # the FP32 distilled student, and the KD of the QAT + 
 class Start:
     """The FP32 student an INT8 family quantises: a benchmark method's run of each seed."""
     method: str
-    records: str  # the INT8 records' dataset folder (``benchmarks/results/<records>/<row>/seed<k>.json``)
+    records: str  # the INT8 records' dataset folder (``<results>/<records>/<row>/seed<k>.json``)
     out: Path  # checkpoints and artifacts: ``<out>/seed<k>/``
     label: str
 
@@ -95,7 +95,7 @@ class Family:
     """One INT8 table: the FP32 student it starts from, the QAT schedule, and the records' machine folder."""
     start: Start
     schedule: Schedule
-    results: Path = RESULTS_DIR
+    results: Path
 
     @property
     def records(self) -> str:
@@ -121,7 +121,7 @@ SCHEDULES = {
     'full': Schedule({'qat': f'{QUANT_CONFIGS}/qat_full_yolox_neon.py',
                       'qat_kd': f'{QUANT_CONFIGS}/qat_full_sigmoid_kd_yolox_neon.py'}, '_full_schedule',
                      "QAT for the student's 40-epoch schedule")}
-INT8_ROWS = ('ptq', 'qat', 'qat_kd')
+INT8_ROWS = ('ptq', *SCHEDULES['short'].configs)  # every schedule trains the same two QAT rows
 REFERENCES = (BASELINE, DISTILLED, 'ptq', 'qat')  # the rows each later row is compared with
 ROW_NAMES = {BASELINE: 'FP32 student (no KD)', DISTILLED: 'FP32 distilled (sigmoid KD)',
              'ptq': 'PTQ INT8', 'qat': 'QAT INT8 without KD', 'qat_kd': 'QAT INT8 with KD'}
