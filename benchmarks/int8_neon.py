@@ -29,8 +29,13 @@ fine-tune, into ``<records>_full_schedule/``. ``--results`` picks the records
 of the machine the runs are made on (``benchmarks/results_zen4``), as in
 ``tools/benchmark.py``.
 
-    python benchmarks/int8_neon.py [--seeds 0 1 2] [--jobs 2] [--start baseline] [--schedule full]
-                                   [--results DIR] [--report-only]
+``--pair neon_mbv2`` measures the same rows on the MobileNetV2 student (depthwise
+convolutions, ReLU6; the benchmark's ``neon_mbv2`` dataset), whose distilled
+student and QAT + KD row use CrossKD, the KD established on that pair; records
+``<results>/neon_mbv2_int8*/``, checkpoints ``work_dirs/int8_neon/mbv2/``.
+
+    python benchmarks/int8_neon.py [--pair neon_mbv2] [--seeds 0 1 2] [--jobs 2] [--start baseline]
+                                   [--schedule full] [--results DIR] [--report-only]
 """
 import argparse
 import json
@@ -53,6 +58,7 @@ from tools.benchmark import (  # noqa: E402
     BASELINE,
     DATASETS,
     RESULTS_DIR,
+    Dataset,
     Interval,
     Run,
     config_hash,
@@ -69,18 +75,6 @@ from tools.benchmark import (  # noqa: E402
     train,
 )
 
-DATASET = DATASETS['neon']
-DISTILLED = 'sigmoid_kd'  # the FP32 distilled student, and the KD of the QAT + KD row
-
-
-@dataclass(frozen=True)
-class Start:
-    """The FP32 student an INT8 family quantises: a benchmark method's run of each seed."""
-    method: str
-    records: str  # the INT8 records' dataset folder (``<results>/<records>/<row>/seed<k>.json``)
-    out: Path  # checkpoints and artifacts: ``<out>/seed<k>/``
-    label: str
-
 
 @dataclass(frozen=True)
 class Schedule:
@@ -91,19 +85,45 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class Pair:
+    """A teacher-student pair of the accuracy benchmark: its FP32 rows' records, its distilled method (also the KD
+    of the QAT + KD row) and the QAT configs of each schedule it has."""
+    dataset: Dataset
+    distilled: str
+    distilled_label: str
+    records: str  # the INT8 records' dataset folder (``<results>/<records>...``)
+    out: Path  # checkpoints and artifacts
+    schedules: Dict[str, Schedule]
+
+
+@dataclass(frozen=True)
+class Start:
+    """The FP32 student an INT8 family quantises: the pair's distilled student or its baseline, of each seed."""
+    distilled: bool
+    suffix: str  # of the records' folder
+    subfolder: str  # of the pair's checkpoints and artifacts
+    label: str
+
+
+@dataclass(frozen=True)
 class Family:
-    """One INT8 table: the FP32 student it starts from, the QAT schedule, and the records' machine folder."""
+    """One INT8 table: the pair, the FP32 student it starts from, the QAT schedule, and the records' machine folder."""
+    pair: Pair
     start: Start
     schedule: Schedule
     results: Path
 
     @property
+    def method(self) -> str:
+        return self.pair.distilled if self.start.distilled else BASELINE
+
+    @property
     def records(self) -> str:
-        return self.start.records + self.schedule.suffix
+        return self.pair.records + self.start.suffix + self.schedule.suffix
 
     @property
     def out(self) -> Path:
-        return Path(f'{self.start.out}{self.schedule.suffix}')
+        return Path(f'{self.pair.out / self.start.subfolder}{self.schedule.suffix}')
 
     @property
     def label(self) -> str:
@@ -111,20 +131,25 @@ class Family:
 
 
 OUT_DIR = REPO / 'work_dirs' / 'int8_neon'
-# the distilled student (the issue's table); the baseline student, which the teacher has not taught yet
-STARTS = {'distilled': Start(DISTILLED, 'neon_int8', OUT_DIR, 'distilled student'),
-          'baseline': Start(BASELINE, 'neon_int8_from_baseline', OUT_DIR / 'from_baseline', 'FP32 student')}
 QUANT_CONFIGS = 'configs/distill/quant'
-SCHEDULES = {
-    'short': Schedule({'qat': f'{QUANT_CONFIGS}/qat_yolox_neon.py',
-                       'qat_kd': f'{QUANT_CONFIGS}/qat_sigmoid_kd_yolox_neon.py'}, '', 'QAT 10 epochs at the final LR'),
-    'full': Schedule({'qat': f'{QUANT_CONFIGS}/qat_full_yolox_neon.py',
-                      'qat_kd': f'{QUANT_CONFIGS}/qat_full_sigmoid_kd_yolox_neon.py'}, '_full_schedule',
-                     "QAT for the student's 40-epoch schedule")}
-INT8_ROWS = ('ptq', *SCHEDULES['short'].configs)  # every schedule trains the same two QAT rows
-REFERENCES = (BASELINE, DISTILLED, 'ptq', 'qat')  # the rows each later row is compared with
-ROW_NAMES = {BASELINE: 'FP32 student (no KD)', DISTILLED: 'FP32 distilled (sigmoid KD)',
-             'ptq': 'PTQ INT8', 'qat': 'QAT INT8 without KD', 'qat_kd': 'QAT INT8 with KD'}
+SHORT, FULL = 'QAT 10 epochs at the final LR', "QAT for the student's 40-epoch schedule"
+PAIRS = {
+    'neon': Pair(DATASETS['neon'], 'sigmoid_kd', 'sigmoid KD', 'neon_int8', OUT_DIR, {
+        'short': Schedule({'qat': f'{QUANT_CONFIGS}/qat_yolox_neon.py',
+                           'qat_kd': f'{QUANT_CONFIGS}/qat_sigmoid_kd_yolox_neon.py'}, '', SHORT),
+        'full': Schedule({'qat': f'{QUANT_CONFIGS}/qat_full_yolox_neon.py',
+                          'qat_kd': f'{QUANT_CONFIGS}/qat_full_sigmoid_kd_yolox_neon.py'}, '_full_schedule', FULL)}),
+    # depthwise convolutions and ReLU6: the textbook case of a network INT8 costs accuracy
+    'neon_mbv2': Pair(DATASETS['neon_mbv2'], 'crosskd', 'CrossKD', 'neon_mbv2_int8', OUT_DIR / 'mbv2', {
+        'short': Schedule({'qat': f'{QUANT_CONFIGS}/qat_yolox_mbv2_neon.py',
+                           'qat_kd': f'{QUANT_CONFIGS}/qat_crosskd_yolox_mbv2_neon.py'}, '', SHORT)})}
+# the distilled student (the issue's table); the baseline student, which the teacher has not taught yet
+STARTS = {'distilled': Start(True, '', '', 'distilled student'),
+          'baseline': Start(False, '_from_baseline', 'from_baseline', 'FP32 student')}
+INT8_ROWS = ('ptq', 'qat', 'qat_kd')  # every schedule's configs train the two QAT rows
+REFERENCES = (BASELINE, 'distilled', 'ptq', 'qat')  # the rows each later row is compared with
+ROW_NAMES = {BASELINE: 'FP32 student (no KD)', 'ptq': 'PTQ INT8', 'qat': 'QAT INT8 without KD',
+             'qat_kd': 'QAT INT8 with KD'}
 THREADS = 1  # every step single-threaded: --jobs seeds side by side, as the benchmark's records were made
 
 
@@ -161,21 +186,24 @@ def deploy(config: str, checkpoint: Path, out: Path, save_calibrated: Optional[P
     return json.loads(summary.read_text())
 
 
-def publish_teacher(results: Path) -> Run:
-    """The benchmark's NEON teacher run, its weights put where the KD configs read them."""
-    teacher = teacher_runs(DATASET, [DISTILLED], results)[DATASET.teacher]
-    publish_teachers([(teacher, DATASET.teacher)], results)
+def publish_teacher(pair: Pair, results: Path) -> Run:
+    """The benchmark's teacher run of the pair, its weights put where the KD configs read them."""
+    dataset = pair.dataset
+    teacher = teacher_runs(dataset, [pair.distilled], results)[dataset.teacher]
+    publish_teachers([(teacher, dataset.teacher)], results)
     return teacher
 
 
-def fp32_run(method: str, seed: int, teacher: Run, results: Path) -> Run:
-    """The benchmark's FP32 run of ``method`` and ``seed``, trained first when its checkpoint is missing."""
+def fp32_run(family: Family, seed: int, teacher: Run) -> Run:
+    """The benchmark's FP32 run of the family's starting student and ``seed``, trained first when its checkpoint
+    is missing."""
+    dataset, method = family.pair.dataset, family.method
     teachers = [] if method == BASELINE else [teacher.config_hash]
-    run = new_run(DATASET, method, seed, method_config(DATASET, method), teachers, threads=THREADS)
-    record = record_file(results, DATASET.name, method, seed)
+    run = new_run(dataset, method, seed, method_config(dataset, method), teachers, threads=THREADS)
+    record = record_file(family.results, dataset.name, method, seed)
     if not record.is_file() or not run.matches(read_record(record)):
-        fail(f'no benchmark record {record} for this config; run `python tools/benchmark.py --methods {method} '
-             f'--seeds {seed} --jobs 2 --results {results}` first')
+        fail(f'no benchmark record {record} for this config; run `python tools/benchmark.py --datasets '
+             f'{dataset.name} --methods {method} --seeds {seed} --jobs 2 --results {family.results}` first')
     train(run)  # nothing to do when its final checkpoint exists
     return run
 
@@ -184,7 +212,7 @@ def check_start(fp32: Run, measured_mAP: float, results: Path) -> None:
     """Stop when the FP32 checkpoint quantised is not the one its record measured: the table pairs the INT8 rows
     with the record's mAP. (A run resumed mid-way ends elsewhere: MMEngine's resume does not restore the
     augmentations' random state; a NEON baseline resumed at epoch 10 ended at mAP 0.074, its record 0.062.)"""
-    record = record_file(results, DATASET.name, fp32.method, fp32.seed)
+    record = record_file(results, fp32.dataset, fp32.method, fp32.seed)
     recorded_mAP = read_record(record).metrics['bbox_mAP']
     if measured_mAP != recorded_mAP:
         fail(f'{fp32.final_checkpoint} gives mAP {measured_mAP:.3f}, its record {record} {recorded_mAP:.3f} '
@@ -220,13 +248,14 @@ def int8_step(family: Family, row: str, seed: int, config: str, depends_on: str,
 
 def run_seed(seed: int, teacher: Run, family: Family, reevaluate: bool = False) -> List[Int8Record]:
     """PTQ of the seed's starting student, then QAT without and with KD from its calibrated checkpoint."""
-    fp32 = fp32_run(family.start.method, seed, teacher, family.results)
+    fp32 = fp32_run(family, seed, teacher)
     out = family.out / f'seed{seed}'
     configs = family.schedule.configs
     calibrated = out / 'ptq_calibrated.pth'
+    student_config = family.pair.dataset.student_config  # the distilled student's detector is the student's
 
     def ptq(again: bool = reevaluate) -> dict:
-        summary = deploy(DATASET.student_config, fp32.final_checkpoint, out / 'ptq.onnx', calibrated, again)
+        summary = deploy(student_config, fp32.final_checkpoint, out / 'ptq.onnx', calibrated, again)
         check_start(fp32, summary['float_metrics']['coco/bbox_mAP'], family.results)
         return summary
 
@@ -239,7 +268,7 @@ def run_seed(seed: int, teacher: Run, family: Family, reevaluate: bool = False) 
                       f'load_from={calibrated}', f'randomness.seed={seed}'], work_dir / 'train.log')
         return deploy(configs[row], final, work_dir / 'int8.onnx', again=reevaluate)
 
-    records = [int8_step(family, 'ptq', seed, DATASET.student_config,
+    records = [int8_step(family, 'ptq', seed, student_config,
                          f'{fp32.method}/{fp32.config_hash}/seed{seed}', ptq, reevaluate)]
     return records + [int8_step(family, row, seed, configs[row], records[0].config_hash,
                                 lambda row=row: qat(row), reevaluate) for row in configs]
@@ -250,9 +279,11 @@ def run_seed(seed: int, teacher: Run, family: Family, reevaluate: bool = False) 
 def row_maps(seeds: Sequence[int], family: Family) -> Dict[str, Dict[int, float]]:
     """``{row: {seed: mAP}}``: the FP32 rows from the benchmark's records, the INT8 rows from their own."""
     maps: Dict[str, Dict[int, float]] = {}
-    for row in (BASELINE, DISTILLED, *INT8_ROWS):
-        dataset = DATASET.name if row in (BASELINE, DISTILLED) else family.records
-        files = [record_file(family.results, dataset, row, seed) for seed in seeds]
+    fp32_methods = {BASELINE: BASELINE, 'distilled': family.pair.distilled}
+    for row in (*fp32_methods, *INT8_ROWS):
+        folder, method = ((family.pair.dataset.name, fp32_methods[row]) if row in fp32_methods
+                          else (family.records, row))
+        files = [record_file(family.results, folder, method, seed) for seed in seeds]
         missing = [str(path.relative_to(REPO)) for path in files if not path.is_file()]
         if missing:
             fail(f'--report-only: no record {", ".join(missing)}; run benchmarks/int8_neon.py without it first')
@@ -279,15 +310,16 @@ def table(seeds: Sequence[int], family: Family) -> str:
     and for the INT8 rows the largest gap between the artifact and the fake-quantised model."""
     maps = row_maps(seeds, family)
     order = list(maps)
-    lines = [f'NEON, seeds {list(seeds)}, INT8 rows from the {family.label}: mAP mean ± 95% CI; differences '
-             'paired by seed (t interval)', '',
-             '| model | mAP per seed | mAP | ' + ' | '.join(f'vs {ROW_NAMES[reference]}' for reference in REFERENCES)
+    names = {**ROW_NAMES, 'distilled': f'FP32 distilled ({family.pair.distilled_label})'}
+    lines = [f'{family.pair.dataset.description}; seeds {list(seeds)}, INT8 rows from the {family.label}: mAP mean '
+             '± 95% CI; differences paired by seed (t interval)', '',
+             '| model | mAP per seed | mAP | ' + ' | '.join(f'vs {names[reference]}' for reference in REFERENCES)
              + ' | largest INT8 vs fake-quant gap |', '|---|---|---|' + '---|' * (len(REFERENCES) + 1)]
     for row in order:
         columns = [difference(maps, row, reference).format(sign='+')
                    if order.index(row) > order.index(reference) else '' for reference in REFERENCES]
         per_seed = ', '.join(f'{maps[row][seed]:.3f}' for seed in seeds)
-        lines.append(f'| {ROW_NAMES[row]} | {per_seed} | {t_interval(list(maps[row].values())).format()} | '
+        lines.append(f'| {names[row]} | {per_seed} | {t_interval(list(maps[row].values())).format()} | '
                      f'{" | ".join(columns)} | {largest_gap(row, seeds, family)} |')
     return '\n'.join(lines)
 
@@ -296,12 +328,14 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument('--jobs', type=int, default=2, help='seeds side by side (each step single-threaded)')
+    parser.add_argument('--pair', choices=sorted(PAIRS), default='neon',
+                        help='the teacher-student pair: the CSPDarknet student (default) or the MobileNetV2 one')
     parser.add_argument('--start', choices=sorted(STARTS), default='distilled',
                         help='the FP32 student the INT8 rows quantise and fine-tune: the distilled student '
                              '(default) or the baseline student, which the teacher has not taught yet')
-    parser.add_argument('--schedule', choices=sorted(SCHEDULES), default='short',
+    parser.add_argument('--schedule', choices=('short', 'full'), default='short',
                         help="the QAT rows' schedule: the 10-epoch fine-tune at the final learning rate (default) "
-                             "or the student's whole 40-epoch schedule")
+                             "or the student's whole 40-epoch schedule (--pair neon)")
     parser.add_argument('--results', type=Path, default=RESULTS_DIR,
                         help="the records' folder: that of the machine the runs are made on (docs/results.md)")
     parser.add_argument('--report-only', action='store_true', help='print the table from the records alone')
@@ -314,9 +348,13 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
-    family = Family(STARTS[args.start], SCHEDULES[args.schedule], args.results.resolve())
+    pair = PAIRS[args.pair]
+    if args.schedule not in pair.schedules:
+        fail(f'--schedule {args.schedule}: --pair {args.pair} has QAT configs for --schedule '
+             f'{" / ".join(pair.schedules)} only')
+    family = Family(pair, STARTS[args.start], pair.schedules[args.schedule], args.results.resolve())
     if not args.report_only:
-        teacher = publish_teacher(family.results)
+        teacher = publish_teacher(pair, family.results)
         # processes, not threads: mmengine's Config.fromfile is not thread-safe (its first pkg_resources lookups race)
         with ProcessPoolExecutor(args.jobs, mp_context=get_context('spawn')) as pool:
             list(pool.map(partial(run_seed, teacher=teacher, family=family, reevaluate=args.reevaluate), args.seeds))

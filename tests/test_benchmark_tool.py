@@ -317,19 +317,25 @@ def test_retrain_trains_a_recorded_run_again_and_compares_without_touching_the_r
     assert 'neon/pkd/seed0: bbox_mAP 0.2500 retrained, differs from (0.3000) the record' in out
 
 
-@pytest.mark.parametrize('start,schedule', [('distilled', 'short'), ('baseline', 'short'), ('baseline', 'full')])
-def test_int8_table_pairs_each_row_with_the_rows_above_and_shows_the_artifact_gap(tmp_path, start, schedule):
+@pytest.mark.parametrize('pair,start,schedule,records,out', [
+    ('neon', 'distilled', 'short', 'neon_int8', 'int8_neon'),
+    ('neon', 'baseline', 'short', 'neon_int8_from_baseline', 'int8_neon/from_baseline'),
+    ('neon', 'baseline', 'full', 'neon_int8_from_baseline_full_schedule', 'int8_neon/from_baseline_full_schedule'),
+    ('neon_mbv2', 'baseline', 'short', 'neon_mbv2_int8_from_baseline', 'int8_neon/mbv2/from_baseline')])
+def test_int8_table_pairs_each_row_with_the_rows_above_and_shows_the_artifact_gap(tmp_path, pair, start, schedule,
+                                                                                  records, out):
     from benchmarks import int8_neon
-    family = int8_neon.Family(int8_neon.STARTS[start], int8_neon.SCHEDULES[schedule], tmp_path)
-    fp32 = {'baseline': (0.04, 0.06), 'sigmoid_kd': (0.08, 0.07)}
+    pair = int8_neon.PAIRS[pair]
+    family = int8_neon.Family(pair, int8_neon.STARTS[start], pair.schedules[schedule], tmp_path)
+    fp32 = {'baseline': (0.04, 0.06), pair.distilled: (0.08, 0.07)}
     int8 = {'ptq': (0.07, 0.07), 'qat': (0.09, 0.08), 'qat_kd': (0.10, 0.10)}
     for row, maps in fp32.items():
         for seed, mAP in enumerate(maps):
-            path = benchmark.record_file(tmp_path, 'neon', row, seed)
+            path = benchmark.record_file(tmp_path, pair.dataset.name, row, seed)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(dict(metrics=dict(bbox_mAP=mAP))))
-    records = family.records
-    assert records == int8_neon.STARTS[start].records + ('_full_schedule' if schedule == 'full' else '')
+    assert (family.records, family.out) == (records, benchmark.REPO / 'work_dirs' / out)
+    assert family.method == (pair.distilled if start == 'distilled' else 'baseline')
     for row, maps in int8.items():
         for seed, mAP in enumerate(maps):
             record = int8_neon.Int8Record(row, seed, 'c.py', 'h', 'd', fake_quant_mAP=mAP - 0.001 * (seed + 1),
@@ -349,6 +355,7 @@ def test_int8_table_pairs_each_row_with_the_rows_above_and_shows_the_artifact_ga
     assert lines['PTQ INT8'][5:7] == ['', '']  # nothing above it to compare but FP32
     assert lines['QAT INT8 with KD'][7] == '0.002 |'  # the largest |artifact - fake-quant| over the seeds
     assert lines['FP32 student (no KD)'][1] == '0.040, 0.060'
+    assert lines[f'FP32 distilled ({pair.distilled_label})'][1] == '0.080, 0.070'
 
 
 def test_each_method_is_paired_against_the_one_with_the_largest_gain(runs):
