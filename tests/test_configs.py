@@ -17,9 +17,12 @@ from mmkd.engine.standalone import (
     random_detection_batch,
 )
 from mmkd.engine.teacher import build_detector
+from mmkd.quant.modules import is_quantized
 
 REPO = Path(__file__).resolve().parents[1]
-DISTILL_CONFIGS = sorted(str(path.relative_to(REPO)) for path in (REPO / 'configs' / 'distill').glob('*.py'))
+# the offline configs, and their INT8 quantisation-aware versions (configs/distill/quant/)
+DISTILL_CONFIGS = sorted(str(path.relative_to(REPO)) for pattern in ('*.py', 'quant/*.py')
+                         for path in (REPO / 'configs' / 'distill').glob(pattern))
 # label assignment alone (lad_yolox_neon.py) has no distillation hook: tests/test_teacher_assignment.py checks it
 HOOK_CONFIGS = [config for config in DISTILL_CONFIGS if any(
     is_distillation_hook_cfg(hook) for hook in Config.fromfile(str(REPO / config)).get('custom_hooks', []))]
@@ -55,6 +58,7 @@ def test_config_distils_on_a_random_batch(config, random_teacher_checkpoints, mo
     hook_cfg['teacher'] = dict(teacher_cfg, checkpoint=random_teacher_checkpoints(teacher_cfg['config']))
     torch.manual_seed(0)
     student = build_detector(cfg).train()
+    assert is_quantized(student) == ('/quant/' in config)  # the QAT configs' student is fake-quantised
     hook = attach_hook(hook_cfg, student, build_optim_wrapper(student, OPTIM), OPTIM)
     # pixels in [0, 1]: a random network with BN in eval mode (the frozen teacher) blows raw
     # 0-255 pixels up to infinite decoded boxes; trained BN statistics keep them in range
