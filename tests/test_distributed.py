@@ -20,5 +20,7 @@ def test_two_ranks_end_with_identical_student_and_adapters(tmp_path, synth_root,
         assert first.keys() == second.keys()
         for key in first:
             assert torch.equal(first[key], second[key]), f'{part}.{key} differs between ranks'
-    initial = torch.load(tmp_path / 'epoch_1.pth', map_location='cpu')['mmkd']['distiller']
+    checkpoint = torch.load(tmp_path / 'epoch_1.pth', map_location='cpu')
+    initial = checkpoint['mmkd']['distiller']
+    assert len(checkpoint['random_state']) == 2  # rank 0 saved both ranks' generator states
     assert any(not torch.equal(initial[k], ranks[0]['distiller'][k]) for k in initial)

@@ -17,6 +17,8 @@ from mmdet.utils import setup_cache_size_limit_of_dynamo
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+from mmkd.hooks.random_state_hook import RandomStateHook
+
 from .config_checks import ConfigCheckError, check_config_file
 from .distributed import adapt_config_to_cpu_ddp
 
@@ -102,10 +104,11 @@ def load_config(args: argparse.Namespace) -> Config:
 
 
 def build_runner(cfg: Config) -> Runner:
-    """The config's runner: ``runner_type`` from the registry, else
-    MMEngine's ``Runner``."""
+    """The config's runner (``runner_type`` from the registry, else MMEngine's ``Runner``), with
+    :class:`mmkd.hooks.RandomStateHook` registered unless the config lists it."""
     # fewer repeated compilations when the model is compiled
     setup_cache_size_limit_of_dynamo()
-    if 'runner_type' in cfg:
-        return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
+    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+    if not any(isinstance(hook, RandomStateHook) for hook in runner.hooks):
+        runner.register_hook(RandomStateHook())  # a resumed run draws what an uninterrupted one would
+    return runner
