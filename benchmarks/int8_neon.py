@@ -1,8 +1,8 @@
 """INT8 students on NEON over paired seeds: FP32, FP32 distilled, PTQ, QAT without and with KD.
 
 For each seed ``k`` the FP32 rows are the accuracy benchmark's runs of that
-seed (``tools/benchmark.py``: the baseline and the sigmoid-KD student, read
-from their records). The distilled student's final checkpoint is then
+seed (``tools/benchmark.py``: the baseline and the pair's distilled student,
+sigmoid KD for the default pair, read from their records). The distilled student's final checkpoint is then
 
 - quantised after training (PTQ): ``tools/deploy.py`` calibrates it on the
   training images, exports the INT8 ONNX artifact and evaluates it;
