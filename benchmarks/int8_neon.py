@@ -2,7 +2,8 @@
 
 For each seed ``k`` the FP32 rows are the accuracy benchmark's runs of that
 seed (``tools/benchmark.py``: the baseline and the pair's distilled student,
-sigmoid KD for the default pair, read from their records). The distilled student's final checkpoint is then
+sigmoid KD for the default pair, read from their records). The distilled
+student's final checkpoint is then
 
 - quantised after training (PTQ): ``tools/deploy.py`` calibrates it on the
   training images, exports the INT8 ONNX artifact and evaluates it;
@@ -139,7 +140,7 @@ PAIRS = {
                            'qat_kd': f'{QUANT_CONFIGS}/qat_sigmoid_kd_yolox_neon.py'}, '', SHORT),
         'full': Schedule({'qat': f'{QUANT_CONFIGS}/qat_full_yolox_neon.py',
                           'qat_kd': f'{QUANT_CONFIGS}/qat_full_sigmoid_kd_yolox_neon.py'}, '_full_schedule', FULL)}),
-    # depthwise convolutions and ReLU6: the textbook case of a network INT8 costs accuracy
+    # depthwise convolutions and ReLU6, the textbook network INT8 hurts (with per-tensor weights; docs/quantisation.md)
     'neon_mbv2': Pair(DATASETS['neon_mbv2'], 'crosskd', 'CrossKD', 'neon_mbv2_int8', OUT_DIR / 'mbv2', {
         'short': Schedule({'qat': f'{QUANT_CONFIGS}/qat_yolox_mbv2_neon.py',
                            'qat_kd': f'{QUANT_CONFIGS}/qat_crosskd_yolox_mbv2_neon.py'}, '', SHORT)})}
@@ -210,8 +211,8 @@ def fp32_run(family: Family, seed: int, teacher: Run) -> Run:
 
 def check_start(fp32: Run, measured_mAP: float, results: Path) -> None:
     """Stop when the FP32 checkpoint quantised is not the one its record measured: the table pairs the INT8 rows
-    with the record's mAP. (A run resumed mid-way ends elsewhere: MMEngine's resume does not restore the
-    augmentations' random state; a NEON baseline resumed at epoch 10 ended at mAP 0.074, its record 0.062.)"""
+    with the record's mAP. (A run resumed from a checkpoint without ``mmkd.RandomStateHook``'s state ends
+    elsewhere: a NEON baseline resumed at epoch 10 that way ended at mAP 0.074, its record 0.062.)"""
     record = record_file(results, fp32.dataset, fp32.method, fp32.seed)
     recorded_mAP = read_record(record).metrics['bbox_mAP']
     if measured_mAP != recorded_mAP:
