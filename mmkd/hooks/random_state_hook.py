@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from mmdet.models.data_preprocessors import BatchSyncRandomResize
 from mmengine.dist import all_gather_object, get_rank, get_world_size
-from mmengine.hooks import Hook
+from mmengine.hooks import CheckpointHook, Hook
 from torch import nn
 
 from mmkd.registry import HOOKS
@@ -38,6 +38,11 @@ def resize_augments(model: nn.Module) -> List[BatchSyncRandomResize]:
     return [module for module in unwrap(model).modules() if isinstance(module, BatchSyncRandomResize)]
 
 
+def saves_by_epoch(runner) -> bool:
+    """Whether every ``CheckpointHook`` of the runner saves at the end of an epoch (none saves mid-epoch)."""
+    return all(hook.by_epoch for hook in runner.hooks if isinstance(hook, CheckpointHook))
+
+
 def run_state(model: nn.Module) -> Dict[str, Any]:
     """This process's generator states and the last size each ``BatchSyncRandomResize`` drew."""
     return dict(generators=generator_states(), resize_sizes=[augment._input_size for augment in resize_augments(model)])
@@ -60,9 +65,10 @@ class RandomStateHook(Hook):
     them back when a run *resumes* from it (not for ``load_from`` alone, which
     starts a new run). Reading the states draws nothing, so a run with the hook
     is the run without it. Under DDP only rank 0 saves checkpoints, so the
-    ranks gather their states after each training iteration (one
-    ``all_gather_object`` of a few kB), before ``CheckpointHook`` (priority
-    ``VERY_LOW``) may save. A checkpoint from another world size, or without
+    ranks gather their states (one ``all_gather_object`` of a few kB) where
+    ``CheckpointHook`` (priority ``VERY_LOW``) may save next: at the end of
+    each epoch when it saves by epoch (the default), else after each
+    iteration. A checkpoint from another world size, or without
     the states, resumes as MMEngine alone would, with one warning.
     ``tools/train.py`` registers it for every config that does not list it.
     """
@@ -70,11 +76,18 @@ class RandomStateHook(Hook):
     priority = 'LOW'
 
     def __init__(self) -> None:
-        self._gathered: Optional[List[Dict[str, Any]]] = None  # every rank's state after the last iteration
+        self._gathered: Optional[List[Dict[str, Any]]] = None  # every rank's state where a save may come next
         self._loaded: Optional[List[Dict[str, Any]]] = None  # from the checkpoint, until training starts
 
     def after_train_iter(self, runner, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
-        if get_world_size() > 1:
+        self._gather_at_saving_point(runner, epoch_end=False)
+
+    def after_train_epoch(self, runner) -> None:
+        self._gather_at_saving_point(runner, epoch_end=True)
+
+    def _gather_at_saving_point(self, runner, epoch_end: bool) -> None:
+        """Under DDP, every rank's state, at the points where ``CheckpointHook`` saves (epoch ends or iterations)."""
+        if get_world_size() > 1 and epoch_end == saves_by_epoch(runner):
             self._gathered = all_gather_object(run_state(runner.model))
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
