@@ -1,8 +1,9 @@
 """Weight selection: the student starts from a uniformly chosen subset of the teacher's weights."""
-from typing import Dict, Optional
+from typing import Dict, Optional, Set
 
 from mmengine.hooks import Hook
-from torch import Tensor
+from torch import Tensor, nn
+from torch.nn.modules.conv import _ConvNd
 
 from mmkd.engine.teacher import read_checkpoint, state_dict_of
 from mmkd.hooks.distillation_hook import is_training_run
@@ -39,6 +40,35 @@ def select_weights(teacher: Dict[str, Tensor], student: Dict[str, Tensor]) -> Di
             for key, value in student.items()}
 
 
+def input_weight_keys(model: nn.Module) -> Set[str]:
+    """State-dict keys of the weights whose dimension 1 is the layer's input: convolutions and linear layers
+    (a transposed convolution keeps its outputs there and is left out)."""
+    return {f'{name}.weight' for name, module in model.named_modules()
+            if isinstance(module, nn.Linear) or (isinstance(module, _ConvNd) and not module.transposed)}
+
+
+def scale_to_teacher_fan_in(selected: Dict[str, Tensor], teacher: Dict[str, Tensor],
+                            keys: Set[str]) -> Dict[str, Tensor]:
+    r"""Selected layer weights multiplied by the ratio of the teacher's inputs to the student's.
+
+    A selected layer sums over :math:`1/k` of its teacher's inputs (:math:`k` the
+    stride of :func:`select_weights` on dimension 1), so its outputs are about
+    :math:`1/k` of the teacher's. :math:`W_s \leftarrow k\,W_s` for each weight
+    under ``keys`` (:func:`input_weight_keys`) keeps each output at the
+    teacher's scale: a prediction layer's logits and box offsets, and a
+    convolution's outputs where its batch norm's selected running statistics
+    expect them. A depthwise convolution (one input per group) has :math:`k = 1`.
+    Under a batch norm in training mode the forward pass does not change, but
+    the larger weights take relatively smaller steps (a batch-normalised
+    weight's effective learning rate falls as :math:`1/k^2`), so the student
+    leaves the teacher's features more slowly. Not in the paper (Xu et al.
+    select without rescaling); mmkd's variant, chosen on held-out train tiles
+    (docs/weight_selection.md).
+    """
+    return {key: value * (teacher[key].shape[1] // value.shape[1]) if key in keys else value
+            for key, value in selected.items()}
+
+
 def _is_multiple(teacher_shape, student_shape) -> bool:
     return len(teacher_shape) == len(student_shape) and all(
         small > 0 and big % small == 0 for big, small in zip(teacher_shape, student_shape))
@@ -67,14 +97,21 @@ class WeightSelectionHook(Hook):
     Args:
         checkpoint: the teacher's checkpoint (a plain mmdet one, e.g. the
             ``teacher.pth`` of ``tools/publish_model.py``).
+        scale_fan_in: multiply each selected convolution and linear weight by
+            the ratio of the teacher's inputs to the student's
+            (:func:`scale_to_teacher_fan_in`). Default False: the paper's
+            selection as it is.
     """
     priority = 'ABOVE_NORMAL'  # checks the checkpoint before DistillationHook builds its teacher
 
-    def __init__(self, checkpoint: str) -> None:
+    def __init__(self, checkpoint: str, scale_fan_in: bool = False) -> None:
         if not isinstance(checkpoint, str):
             raise TypeError(f'{_CONFIG_KEY}.checkpoint must be the path of the teacher\'s checkpoint, '
                             f'got {type(checkpoint).__name__}')
+        if not isinstance(scale_fan_in, bool):
+            raise TypeError(f'{_CONFIG_KEY}.scale_fan_in must be True or False, got {scale_fan_in!r}')
         self.checkpoint = checkpoint
+        self.scale_fan_in = scale_fan_in
         self.selected: Optional[Dict[str, Tensor]] = None
         self.loaded_checkpoint = False
 
@@ -84,7 +121,8 @@ class WeightSelectionHook(Hook):
         if runner._load_from and not runner._resume:
             raise ValueError(f'{_CONFIG_KEY} and load_from="{runner._load_from}" both set the student\'s initial '
                              f'weights: drop load_from or the {_CONFIG_KEY}')
-        student = unwrap(runner.model).state_dict()
+        model = unwrap(runner.model)
+        student = model.state_dict()
         teacher = state_dict_of(read_checkpoint(self.checkpoint, _CONFIG_KEY))
         try:
             self.selected = select_weights(teacher, student)
@@ -92,10 +130,13 @@ class WeightSelectionHook(Hook):
             raise ValueError(f'{_CONFIG_KEY}.checkpoint="{self.checkpoint}" cannot initialise the student by weight '
                              f'selection ({error}): the teacher must be the student\'s architecture at whole '
                              'multiples of its widths') from None
+        if self.scale_fan_in:
+            self.selected = scale_to_teacher_fan_in(self.selected, teacher, input_weight_keys(model))
         strides = sorted({big // small for key, value in student.items()
                           for big, small in zip(teacher[key].shape, value.shape)})
+        scaling = ', weights scaled to the teacher\'s fan-in' if self.scale_fan_in else ''
         runner.logger.info(f'mmkd: {_CONFIG_KEY}: the student starts from {len(self.selected)} tensors of '
-                           f'{self.checkpoint} (uniform selection, strides {strides})')
+                           f'{self.checkpoint} (uniform selection, strides {strides}{scaling})')
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         self.loaded_checkpoint = True
