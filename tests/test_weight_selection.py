@@ -7,7 +7,7 @@ from mmengine.runner import Runner
 from utils import REPO, load, load_config, train, untrained_checkpoint
 
 from mmkd.engine.teacher import build_detector, load_detector_config, state_dict_of
-from mmkd.hooks.weight_selection_hook import select_weights
+from mmkd.hooks.weight_selection_hook import WeightSelectionHook, input_weight_keys, scale_to_teacher_fan_in, select_weights
 
 
 def test_every_dimension_takes_every_kth_element():
@@ -54,6 +54,53 @@ def test_a_teacher_of_another_architecture_is_refused_with_the_keys():
                        {'conv.weight': torch.zeros(2, 3), 'extra.weight': torch.zeros(1)})
 
 
+def test_fan_in_scaling_multiplies_layer_weights_by_the_input_ratio():
+    net = torch.nn.ModuleDict(dict(conv=torch.nn.Conv2d(4, 2, 3), depthwise=torch.nn.Conv2d(2, 2, 3, groups=2),
+                                   up=torch.nn.ConvTranspose2d(2, 2, 2), bn=torch.nn.BatchNorm2d(2),
+                                   fc=torch.nn.Linear(6, 1)))
+    keys = input_weight_keys(net)
+    assert keys == {'conv.weight', 'depthwise.weight', 'fc.weight'}  # not the transposed conv's, not the norm's
+    teacher = {'conv.weight': torch.zeros(4, 8, 3, 3), 'conv.bias': torch.zeros(4),
+               'depthwise.weight': torch.zeros(4, 1, 3, 3), 'bn.weight': torch.zeros(4), 'fc.weight': torch.zeros(1, 18)}
+    selected = {'conv.weight': torch.full((2, 4, 3, 3), 0.5), 'conv.bias': torch.full((2,), 0.5),
+                'depthwise.weight': torch.full((2, 1, 3, 3), 0.5), 'bn.weight': torch.full((2,), 0.5),
+                'fc.weight': torch.full((1, 6), 0.5)}
+    scaled = scale_to_teacher_fan_in(selected, teacher, keys, power=1.0)
+    # inputs 8 -> 4: x2; a depthwise conv keeps its one input per group: x1; 18 -> 6 features: x3
+    assert {key: value.flatten()[0].item() for key, value in scaled.items()} == {
+        'conv.weight': 1.0, 'conv.bias': 0.5, 'depthwise.weight': 0.5, 'bn.weight': 0.5, 'fc.weight': 1.5}
+    square_root = scale_to_teacher_fan_in(selected, teacher, keys, power=0.5)
+    assert square_root['conv.weight'].flatten()[0].item() == pytest.approx(0.5 * 2 ** 0.5)
+    assert square_root['fc.weight'].flatten()[0].item() == pytest.approx(0.5 * 3 ** 0.5)
+
+
+def test_fan_in_scaling_gives_the_teacher_output_where_the_selected_inputs_stand_for_the_rest():
+    """Inputs that repeat in pairs (what uniform selection assumes of neighbouring channels): the
+    scaled half-width layer computes the teacher layer's outputs at every other channel exactly."""
+    torch.manual_seed(0)
+    teacher, student = torch.nn.Conv2d(8, 4, 1), torch.nn.Conv2d(4, 2, 1)
+    with torch.no_grad():
+        teacher.weight[:, 1::2] = teacher.weight[:, ::2]  # neighbouring inputs weighted alike
+    selected = select_weights(teacher.state_dict(), student.state_dict())
+    student.load_state_dict(scale_to_teacher_fan_in(selected, teacher.state_dict(), input_weight_keys(student), 1.0))
+    x = torch.randn(1, 4, 3, 3)
+    assert torch.allclose(student(x), teacher(x.repeat_interleave(2, dim=1))[:, ::2], atol=1e-6)
+    student.load_state_dict(selected)
+    assert not torch.allclose(student(x), teacher(x.repeat_interleave(2, dim=1))[:, ::2], atol=1e-2)
+
+
+def test_square_root_fan_in_scaling_keeps_the_output_variance_of_uncorrelated_inputs():
+    torch.manual_seed(0)
+    teacher = torch.nn.Linear(512, 64, bias=False)
+    student = torch.nn.Linear(256, 32, bias=False)
+    selected = select_weights(teacher.state_dict(), student.state_dict())
+    x = torch.randn(20000, 512)
+    teacher_variance = teacher(x).var().item()
+    for power, ratio in ((0.0, 0.5), (0.5, 1.0), (1.0, 2.0)):  # output variance over the teacher's: 2^(2p - 1)
+        student.load_state_dict(scale_to_teacher_fan_in(selected, teacher.state_dict(), {'weight'}, power))
+        assert student(x[:, ::2]).var().item() / teacher_variance == pytest.approx(ratio, rel=0.05)
+
+
 SELECTION_CONFIGS = sorted(str(path.relative_to(REPO)) for path in (REPO / 'configs' / 'distill').glob('*.py')
                            if any(hook['type'] == 'mmkd.WeightSelectionHook'
                                   for hook in Config.fromfile(str(path)).get('custom_hooks', [])))
@@ -78,11 +125,12 @@ class FirstWeights(Hook):
         self.state = {key: value.clone() for key, value in runner.model.state_dict().items()}
 
 
-def selection_run(work_dir, synth_root, checkpoint, **options) -> Runner:
+def selection_run(work_dir, synth_root, checkpoint, fan_in_power: float = 0.0, **options) -> Runner:
     options = dict(dict(train_cfg=dict(max_epochs=1, val_interval=5)), **options)
     cfg = load_config('yolox_tiny_synth.py', work_dir, synth_root, **options)
     cfg.custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
-    cfg.custom_hooks = cfg.custom_hooks + [dict(type='mmkd.WeightSelectionHook', checkpoint=str(checkpoint))]
+    cfg.custom_hooks = cfg.custom_hooks + [
+        dict(type='mmkd.WeightSelectionHook', checkpoint=str(checkpoint), fan_in_power=fan_in_power)]
     runner = Runner.from_cfg(cfg)
     runner.register_hook(FirstWeights())
     return runner
@@ -101,6 +149,26 @@ def test_a_fresh_run_starts_from_the_selected_teacher_weights(tmp_path, synth_ro
     assert not torch.equal(runner.model.state_dict()['bbox_head.multi_level_conv_cls.0.weight'],
                            expected['bbox_head.multi_level_conv_cls.0.weight'])  # and then it trained
     assert 'mmkd' not in load(tmp_path / 'epoch_1.pth')
+
+
+def test_a_fresh_run_with_fan_in_scaling_starts_from_the_scaled_weights(tmp_path, synth_root, teacher_checkpoint):
+    runner = selection_run(tmp_path, synth_root, teacher_checkpoint, fan_in_power=0.5)
+    runner.train()
+    teacher = state_dict_of(load(teacher_checkpoint))
+    selected = select_weights(teacher, runner.model.state_dict())
+    first = first_weights(runner)
+    cls_key, norm_key = 'bbox_head.multi_level_conv_cls.0.weight', 'bbox_head.multi_level_cls_convs.0.0.bn.weight'
+    ratio = teacher[cls_key].shape[1] // selected[cls_key].shape[1]
+    assert ratio == 2
+    assert torch.allclose(first[cls_key], 2 ** 0.5 * selected[cls_key])
+    assert torch.equal(first[norm_key], selected[norm_key])
+
+
+@pytest.mark.parametrize('power', ['1', True, -0.5])
+def test_fan_in_power_must_be_a_number_from_zero(power):
+    with pytest.raises(ValueError, match=r'WeightSelectionHook.fan_in_power must be a number >= 0 \(0: no scaling\), '
+                                         f'got {power!r}'):
+        WeightSelectionHook('teacher.pth', fan_in_power=power)
 
 
 def test_a_resumed_run_keeps_its_checkpoint_weights(tmp_path, synth_root, teacher_checkpoint):

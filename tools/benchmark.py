@@ -104,9 +104,11 @@ CROSS_HEAD_METHODS = ('crosskd', 'bckd')
 ASSIGNMENT_METHODS = ('lad', 'lad_crosskd', 'lad_crosskd_fgd')
 # the student starts from the teacher's weights (weight selection), alone and before LAD, CrossKD or both
 INITIALISATION_METHODS = ('weight_selection', 'weight_selection_lad', 'weight_selection_crosskd',
-                          'weight_selection_lad_crosskd', 'weight_selection_fan_in')
+                          'weight_selection_lad_crosskd')
+# weight selection with the selected weights scaled by the fan-in ratio to the power 1 or 1/2 (held-out candidates)
+FAN_IN_METHODS = ('weight_selection_fan_in', 'weight_selection_sqrt_fan_in')
 NEON_METHODS = (FEATURE_METHODS + RESPONSE_METHODS + CROSS_HEAD_METHODS + ASSIGNMENT_METHODS + INITIALISATION_METHODS
-                + ('fgd_sigmoid_kd',))
+                + FAN_IN_METHODS + ('fgd_sigmoid_kd',))
 SINGLE_TEACHER_SCHEMES = ('mean_teacher', 'snapshot', 'self_d2s', 'online_dml', 'relation', 'adversarial')
 MULTI_TEACHER_SCHEMES = ('multi_teacher', 'multi_teacher_confidence', 'multi_teacher_learned', 'multi_teacher_bandit')
 SCHEMES = SINGLE_TEACHER_SCHEMES + MULTI_TEACHER_SCHEMES
@@ -235,9 +237,10 @@ SETS: Dict[str, Plan] = {
     'initialisation': {'neon': {method: (0, 1, 2, 3, 4) for method in INITIALISATION_METHODS}},
     # what to add to weight selection, chosen on held-out train tiles (Zen 4 records): LAD, or CrossKD at three
     # ratios (its balance, measured while the student still has the teacher's selected weights, sets the scale)
-    'select_initialisation': {'neon_holdout': {'weight_selection': (0, 1, 2), 'weight_selection_fan_in': (0, 1, 2),
-                                               'weight_selection_lad': (0,), **{
-        f'weight_selection_crosskd{RATIO_MARK}{ratio}': (0,) for ratio in (0.1, 0.3, 1.0)}}},
+    # and, on seeds 0-2, weight selection against its fan-in scalings
+    'select_initialisation': {'neon_holdout': {
+        'weight_selection': (0, 1, 2), **{method: (0, 1, 2) for method in FAN_IN_METHODS}, 'weight_selection_lad': (0,),
+        **{f'weight_selection_crosskd{RATIO_MARK}{ratio}': (0,) for ratio in (0.1, 0.3, 1.0)}}},
     # snapshot distillation under its paper's cyclic schedule, against the student with that schedule
     # (--jobs 1, Zen 4 records; the cosine-schedule line is in the 'full' set's neon/snapshot, docs/results.md)
     'snapshot': {'neon_cyclic': {'snapshot': (0, 1, 2)}},

@@ -43,29 +43,32 @@ def select_weights(teacher: Dict[str, Tensor], student: Dict[str, Tensor]) -> Di
 def input_weight_keys(model: nn.Module) -> Set[str]:
     """State-dict keys of the weights whose dimension 1 is the layer's input: convolutions and linear layers
     (a transposed convolution keeps its outputs there and is left out)."""
-    return {f'{name}.weight' for name, module in model.named_modules()
+    return {'.'.join(filter(None, (name, 'weight'))) for name, module in model.named_modules()
             if isinstance(module, nn.Linear) or (isinstance(module, _ConvNd) and not module.transposed)}
 
 
-def scale_to_teacher_fan_in(selected: Dict[str, Tensor], teacher: Dict[str, Tensor],
-                            keys: Set[str]) -> Dict[str, Tensor]:
-    r"""Selected layer weights multiplied by the ratio of the teacher's inputs to the student's.
+def scale_to_teacher_fan_in(selected: Dict[str, Tensor], teacher: Dict[str, Tensor], keys: Set[str],
+                            power: float) -> Dict[str, Tensor]:
+    r"""Selected layer weights multiplied by a power of the ratio of the teacher's inputs to the student's.
 
-    A selected layer sums over :math:`1/k` of its teacher's inputs (:math:`k` the
-    stride of :func:`select_weights` on dimension 1), so its outputs are about
-    :math:`1/k` of the teacher's. :math:`W_s \leftarrow k\,W_s` for each weight
-    under ``keys`` (:func:`input_weight_keys`) keeps each output at the
-    teacher's scale: a prediction layer's logits and box offsets, and a
-    convolution's outputs where its batch norm's selected running statistics
-    expect them. A depthwise convolution (one input per group) has :math:`k = 1`.
-    Under a batch norm in training mode the forward pass does not change, but
-    the larger weights take relatively smaller steps (a batch-normalised
-    weight's effective learning rate falls as :math:`1/k^2`), so the student
-    leaves the teacher's features more slowly. Not in the paper (Xu et al.
-    select without rescaling); mmkd's variant, chosen on held-out train tiles
-    (docs/weight_selection.md).
+    A selected layer sums over :math:`1/k` of its teacher's inputs (:math:`k`
+    the stride of :func:`select_weights` on dimension 1; 1 for a depthwise
+    convolution). Each weight under ``keys`` (:func:`input_weight_keys`)
+    becomes :math:`k^p\,W_s`:
+
+    * :math:`p = 0`: the paper's selection as it is (Xu et al. do not rescale).
+    * :math:`p = 1/2`: each output keeps the teacher's variance where the
+      inputs are uncorrelated; the fan-in rule of He et al. (ICCV 2015), whose
+      initial weights have a standard deviation :math:`\propto 1/\sqrt{n_{in}}`.
+    * :math:`p = 1`: each output keeps the teacher's value where neighbouring
+      inputs are alike.
+
+    Under a batch norm in training mode the forward pass is the same for any
+    :math:`p`, but a batch-normalised weight's effective learning rate falls
+    as :math:`k^{-2p}`: the selected features change more slowly. A layer
+    without a norm (a prediction layer) outputs :math:`k^p` times more.
     """
-    return {key: value * (teacher[key].shape[1] // value.shape[1]) if key in keys else value
+    return {key: value * (teacher[key].shape[1] // value.shape[1]) ** power if key in keys else value
             for key, value in selected.items()}
 
 
@@ -97,21 +100,21 @@ class WeightSelectionHook(Hook):
     Args:
         checkpoint: the teacher's checkpoint (a plain mmdet one, e.g. the
             ``teacher.pth`` of ``tools/publish_model.py``).
-        scale_fan_in: multiply each selected convolution and linear weight by
-            the ratio of the teacher's inputs to the student's
-            (:func:`scale_to_teacher_fan_in`). Default False: the paper's
-            selection as it is.
+        fan_in_power: :math:`p` of :func:`scale_to_teacher_fan_in`: each
+            selected convolution and linear weight is multiplied by the ratio
+            of the teacher's inputs to the student's to this power. Default
+            0: the paper's selection as it is.
     """
     priority = 'ABOVE_NORMAL'  # checks the checkpoint before DistillationHook builds its teacher
 
-    def __init__(self, checkpoint: str, scale_fan_in: bool = False) -> None:
+    def __init__(self, checkpoint: str, fan_in_power: float = 0.0) -> None:
         if not isinstance(checkpoint, str):
             raise TypeError(f'{_CONFIG_KEY}.checkpoint must be the path of the teacher\'s checkpoint, '
                             f'got {type(checkpoint).__name__}')
-        if not isinstance(scale_fan_in, bool):
-            raise TypeError(f'{_CONFIG_KEY}.scale_fan_in must be True or False, got {scale_fan_in!r}')
+        if isinstance(fan_in_power, bool) or not isinstance(fan_in_power, (int, float)) or fan_in_power < 0:
+            raise ValueError(f'{_CONFIG_KEY}.fan_in_power must be a number >= 0 (0: no scaling), got {fan_in_power!r}')
         self.checkpoint = checkpoint
-        self.scale_fan_in = scale_fan_in
+        self.fan_in_power = float(fan_in_power)
         self.selected: Optional[Dict[str, Tensor]] = None
         self.loaded_checkpoint = False
 
@@ -130,11 +133,11 @@ class WeightSelectionHook(Hook):
             raise ValueError(f'{_CONFIG_KEY}.checkpoint="{self.checkpoint}" cannot initialise the student by weight '
                              f'selection ({error}): the teacher must be the student\'s architecture at whole '
                              'multiples of its widths') from None
-        if self.scale_fan_in:
-            self.selected = scale_to_teacher_fan_in(self.selected, teacher, input_weight_keys(model))
+        if self.fan_in_power:
+            self.selected = scale_to_teacher_fan_in(self.selected, teacher, input_weight_keys(model), self.fan_in_power)
         strides = sorted({big // small for key, value in student.items()
                           for big, small in zip(teacher[key].shape, value.shape)})
-        scaling = ', weights scaled to the teacher\'s fan-in' if self.scale_fan_in else ''
+        scaling = f', weights times (fan-in ratio)^{self.fan_in_power:g}' if self.fan_in_power else ''
         runner.logger.info(f'mmkd: {_CONFIG_KEY}: the student starts from {len(self.selected)} tensors of '
                            f'{self.checkpoint} (uniform selection, strides {strides}{scaling})')
 
