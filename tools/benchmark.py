@@ -232,9 +232,10 @@ SETS: Dict[str, Plan] = {
     # label assignment distillation, with CrossKD, and with CrossKD and FGD (recorded on another machine than the
     # default set: --results benchmarks/results_zen4, docs/results.md)
     'assignment': {'neon': {method: (0, 1, 2, 3, 4) for method in ASSIGNMENT_METHODS}},
-    # weight selection, alone, with LAD (chosen on held-out tiles by 'select_initialisation'), with CrossKD and
-    # with LAD + CrossKD (the Zen 4 records, as 'assignment')
-    'initialisation': {'neon': {method: (0, 1, 2, 3, 4) for method in INITIALISATION_METHODS}},
+    # weight selection, alone, with LAD (chosen on held-out tiles by 'select_initialisation'), with CrossKD, with
+    # LAD + CrossKD, and with the fan-in scaling chosen there (p = 1/2) (the Zen 4 records, as 'assignment')
+    'initialisation': {'neon': {method: (0, 1, 2, 3, 4)
+                                for method in INITIALISATION_METHODS + ('weight_selection_sqrt_fan_in',)}},
     # what to add to weight selection, chosen on held-out train tiles (Zen 4 records): LAD, or CrossKD at three
     # ratios (its balance, measured while the student still has the teacher's selected weights, sets the scale)
     # and, on seeds 0-2, weight selection against its fan-in scalings
