@@ -7,7 +7,12 @@ from mmengine.runner import Runner
 from utils import REPO, load, load_config, train, untrained_checkpoint
 
 from mmkd.engine.teacher import build_detector, load_detector_config, state_dict_of
-from mmkd.hooks.weight_selection_hook import WeightSelectionHook, input_weight_keys, scale_to_teacher_fan_in, select_weights
+from mmkd.hooks.weight_selection_hook import (
+    WeightSelectionHook,
+    input_weight_keys,
+    scale_to_teacher_fan_in,
+    select_weights,
+)
 
 
 def test_every_dimension_takes_every_kth_element():
@@ -61,7 +66,8 @@ def test_fan_in_scaling_multiplies_layer_weights_by_the_input_ratio():
     keys = input_weight_keys(net)
     assert keys == {'conv.weight', 'depthwise.weight', 'fc.weight'}  # not the transposed conv's, not the norm's
     teacher = {'conv.weight': torch.zeros(4, 8, 3, 3), 'conv.bias': torch.zeros(4),
-               'depthwise.weight': torch.zeros(4, 1, 3, 3), 'bn.weight': torch.zeros(4), 'fc.weight': torch.zeros(1, 18)}
+               'depthwise.weight': torch.zeros(4, 1, 3, 3), 'bn.weight': torch.zeros(4),
+               'fc.weight': torch.zeros(1, 18)}
     selected = {'conv.weight': torch.full((2, 4, 3, 3), 0.5), 'conv.bias': torch.full((2,), 0.5),
                 'depthwise.weight': torch.full((2, 1, 3, 3), 0.5), 'bn.weight': torch.full((2,), 0.5),
                 'fc.weight': torch.full((1, 6), 0.5)}
