@@ -103,7 +103,8 @@ class WeightSelectionHook(Hook):
         fan_in_power: :math:`p` of :func:`scale_to_teacher_fan_in`: each
             selected convolution and linear weight is multiplied by the ratio
             of the teacher's inputs to the student's to this power. Default
-            0: the paper's selection as it is.
+            0: the paper's selection as it is; on NEON p = 1/2, the held-out
+            choice, did not beat it (docs/results.md).
     """
     priority = 'ABOVE_NORMAL'  # checks the checkpoint before DistillationHook builds its teacher
 
