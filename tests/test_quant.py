@@ -80,6 +80,25 @@ def test_exported_outputs_match_the_fake_quantised_model(ptq):
             assert steps.max() <= max_steps and steps.mean() <= 1
 
 
+def test_summation_order_rows_reevaluate_the_fake_quantised_model(ptq):
+    """benchmarks/int8_summation_order.py: one row per thread count and one without oneDNN; at one thread the
+    row is the fake-quantised mAP deploy reported (the same model, the same evaluation)."""
+    from benchmarks.int8_summation_order import pytorch_rows
+    cfg, report, work_dir = ptq
+    model = build_detector(cfg)
+    prepare_qat(model)
+    load_weights(model, str(work_dir / 'calibrated.pth'), 'calibrated')
+    threads = torch.get_num_threads()
+    try:
+        rows = pytorch_rows(model.eval(), cfg, [1, 2])
+    finally:
+        torch.set_num_threads(threads)
+    assert [name for name, _ in rows] == ['PyTorch fake-quantised, 1 thread(s)', 'PyTorch fake-quantised, 2 thread(s)',
+                                          'PyTorch fake-quantised, 1 thread, oneDNN off']
+    assert rows[0][1] == report.maps()[0]
+    assert torch.backends.mkldnn.enabled  # turned back on
+
+
 def test_a_quantised_conv_with_bias_runs_in_onnx_runtime_as_simulated(tmp_path):
     """ONNX Runtime rounds a QDQ conv's float bias to int32 in units of input
     scale x weight scale when it fuses the ``QLinearConv``; the fake-quantised
