@@ -191,9 +191,9 @@ def test_config_hash_covers_the_config_and_what_it_reads():
 
 def test_a_ratio_variant_sets_the_balance_of_the_distillation_hook_and_nothing_else():
     config = NEON.method_configs['fgd']
-    options = benchmark.ratio_options(config, 'fgd@r0.7')
+    options = benchmark.variant_options(config, 'fgd@r0.7')
     assert len(options) == 1 and options[0].endswith('.balance.target_ratio=0.7')
-    assert benchmark.ratio_options(config, 'fgd') == []
+    assert benchmark.variant_options(config, 'fgd') == []
     assert benchmark.method_config(NEON, 'fgd@r0.7') == config
     # the pair's own ratio does not enter a variant's hash: the variant names its ratio
     base = benchmark.Config.fromfile(str(benchmark.REPO / config))
@@ -201,6 +201,20 @@ def test_a_ratio_variant_sets_the_balance_of_the_distillation_hook_and_nothing_e
     assert base.custom_hooks[hook_index].type == 'mmkd.DistillationHook'
     other = f'custom_hooks.{hook_index}.balance.target_ratio=99'
     assert benchmark.config_hash(config, options=[other, options[0]]) == benchmark.config_hash(config, options=options)
+
+
+def test_a_learning_rate_variant_scales_the_peak_and_the_cosine_floor_and_nothing_else():
+    config = NEON.method_configs['weight_selection']
+    assert benchmark.method_config(NEON, 'weight_selection@lr0.25') == config
+    assert benchmark.method_config(NEON, 'baseline@lr0.25') == NEON.student_config
+    base = benchmark.Config.fromfile(str(benchmark.REPO / config))
+    varied = benchmark.Config.fromfile(str(benchmark.REPO / config))
+    varied.merge_from_dict(benchmark.parse_options(benchmark.variant_options(config, 'weight_selection@lr0.25')))
+    assert base.optim_wrapper.optimizer.lr == 0.02 and varied.optim_wrapper.optimizer.lr == 0.005
+    # the recipe's cosine ends at 0.05 of the peak: 0.001 -> 0.00025; warm-up and constant phases are factors
+    assert [scheduler.get('eta_min') for scheduler in varied.param_scheduler] == [None, 0.00025, None]
+    varied.optim_wrapper.optimizer.lr, varied.param_scheduler[1].eta_min = 0.02, 0.001
+    assert varied.to_dict() == base.to_dict()
 
 
 @pytest.mark.parametrize('name, of', [('neon_holdout', 'neon'), ('neon_gfl_holdout', 'neon_gfl')])

@@ -200,8 +200,11 @@ DATASETS = {
                         'multi_teacher_confidence': (YOLOX_M_SYNTH,), 'multi_teacher_bandit': (YOLOX_M_SYNTH,)}),
 }
 
-# a method variant: fgd@r0.5 is fgd with the distillation hook's balance.target_ratio at 0.5
+# a method variant: fgd@r0.5 is fgd with the distillation hook's balance.target_ratio at 0.5;
+# weight_selection@lr0.5 is weight_selection with its learning rate (peak and cosine floor) times 0.5
+VARIANT_MARK = '@'
 RATIO_MARK = '@r'
+LR_MARK = '@lr'
 # the ratios tried per held-out dataset and method ('select' set). YOLOX: the response methods, best at 1.0 of
 # the two, also at 3.0. GFL: sigmoid KD and BCKD, below the baseline at YOLOX's 1.0, from 1.0 down
 # (CrossKD, established at 1.0, is not re-chosen)
@@ -209,6 +212,8 @@ SELECTION_RATIOS = {
     'neon_holdout': {'fgd': (0.3, 1.0), 'sigmoid_kd': (0.3, 1.0, 3.0), 'crosskd': (0.3, 1.0, 3.0), 'bckd': (0.3, 1.0)},
     'neon_gfl_holdout': {'sigmoid_kd': (0.1, 0.3, 1.0), 'bckd': (0.1, 0.3, 1.0)},
 }
+# the learning rates tried for weight selection, as factors of the recipe's ('select_initialisation' set)
+LR_FACTORS = (0.5, 0.25)
 # set -> dataset -> method -> its seeds; the baseline runs every seed any method of its dataset runs
 Plan = Dict[str, Dict[str, Tuple[int, ...]]]
 SETS: Dict[str, Plan] = {
@@ -241,9 +246,11 @@ SETS: Dict[str, Plan] = {
     'initialisation_ten_seeds': {'neon': {'weight_selection': tuple(range(10))}},
     # what to add to weight selection, chosen on held-out train tiles (Zen 4 records): LAD, or CrossKD at three
     # ratios (its balance, measured while the student still has the teacher's selected weights, sets the scale)
-    # and, on seeds 0-2, weight selection against its fan-in scalings
+    # and, on seeds 0-2, weight selection against its fan-in scalings and at a half and a quarter of the recipe's
+    # learning rate (a start from trained weights), with the baseline at those rates as the control
     'select_initialisation': {'neon_holdout': {
         'weight_selection': (0, 1, 2), **{method: (0, 1, 2) for method in FAN_IN_METHODS}, 'weight_selection_lad': (0,),
+        **{f'{method}{LR_MARK}{factor}': (0, 1, 2) for method in ('weight_selection', BASELINE) for factor in LR_FACTORS},
         **{f'weight_selection_crosskd{RATIO_MARK}{ratio}': (0,) for ratio in (0.1, 0.3, 1.0)}}},
     # snapshot distillation under its paper's cyclic schedule, against the student with that schedule
     # (--jobs 1, Zen 4 records; the cosine-schedule line is in the 'full' set's neon/snapshot, docs/results.md)
@@ -468,17 +475,29 @@ def publish_teachers(teachers: Sequence[Tuple[Run, TrainedModel]], results_dir: 
 
 
 
+def base_method(method: str) -> str:
+    """The method a variant (``fgd@r0.5``, ``baseline@lr0.5``) changes; a method that is no variant itself."""
+    return method.split(VARIANT_MARK)[0]
+
+
 def method_config(dataset: Dataset, method: str) -> str:
-    """The config of a method, or of the method a ratio variant (``fgd@r0.5``) changes."""
-    base = method.split(RATIO_MARK)[0]
+    """The config of a method, or of the method a variant changes."""
+    base = base_method(method)
     return dataset.student_config if base == BASELINE else dataset.method_configs[base]
 
 
-def ratio_options(config: str, method: str) -> List[str]:
-    """``fgd@r0.5``: the option that sets the distillation hook's ``balance.target_ratio`` to 0.5."""
-    if RATIO_MARK not in method:
-        return []
-    ratio = float(method.split(RATIO_MARK)[1])
+def variant_options(config: str, method: str) -> List[str]:
+    """The ``--cfg-options`` of a variant (none for a plain method): ``@r`` sets the balance ratio, ``@lr`` scales
+    the learning rate."""
+    if RATIO_MARK in method:
+        return ratio_options(config, method, float(method.split(RATIO_MARK)[1]))
+    if LR_MARK in method:
+        return lr_options(config, float(method.split(LR_MARK)[1]))
+    return []
+
+
+def ratio_options(config: str, method: str, ratio: float) -> List[str]:
+    """The option that sets the distillation hook's ``balance.target_ratio`` to ``ratio``."""
     hooks = Config.fromfile(str(REPO / config)).get('custom_hooks', [])
     index = next(index for index, hook in enumerate(hooks) if is_distillation_hook_cfg(hook))
     if 'balance' not in hooks[index]:
@@ -486,10 +505,19 @@ def ratio_options(config: str, method: str) -> List[str]:
     return [f'custom_hooks.{index}.balance.target_ratio={ratio}']
 
 
+def lr_options(config: str, factor: float) -> List[str]:
+    """The options that multiply the optimizer's learning rate and every scheduler's ``eta_min`` by ``factor``
+    (the warm-up and constant phases are factors of the learning rate and follow)."""
+    cfg = Config.fromfile(str(REPO / config))
+    floors = [f'param_scheduler.{index}.eta_min={scheduler.eta_min * factor:g}'
+              for index, scheduler in enumerate(cfg.param_scheduler) if 'eta_min' in scheduler]
+    return [f'optim_wrapper.optimizer.lr={cfg.optim_wrapper.optimizer.lr * factor:g}', *floors]
+
+
 def teacher_runs(dataset: Dataset, methods: Sequence[str], results_dir: Path) -> Dict[TrainedModel, Run]:
     """The dataset's teacher (or that of ``teacher_of``) and the extra teachers of ``methods``, each trained once."""
     owner = DATASETS[dataset.teacher_of] if dataset.teacher_of else dataset
-    extras = {model for method in methods for model in dataset.extra_teachers.get(method, ())}
+    extras = {model for method in methods for model in dataset.extra_teachers.get(base_method(method), ())}
     models = [dataset.teacher] + sorted(extras, key=lambda model: model.config)
     return {model: complete(model_run(model, owner), results_dir) for model in models}
 
@@ -519,9 +547,10 @@ def run_dataset(dataset: Dataset, seeds_by_method: Dict[str, Sequence[int]], res
     threads = 0 if jobs == 1 else max(1, (os.cpu_count() or 1) // jobs)
     runs, needs = [], {}
     for method, seeds in with_baseline(seeds_by_method).items():  # --methods baseline: the baseline alone
-        needed = [] if method == BASELINE else [dataset.teacher, *dataset.extra_teachers.get(method, ())]
+        base = base_method(method)
+        needed = [] if base == BASELINE else [dataset.teacher, *dataset.extra_teachers.get(base, ())]
         config = method_config(dataset, method)
-        options = [*dataset.options, *ratio_options(config, method)]
+        options = [*dataset.options, *variant_options(config, method)]
         for seed in seeds:
             runs.append(new_run(dataset, method, seed, config, [teachers[model].config_hash for model in needed],
                                 options, threads))
@@ -884,7 +913,7 @@ def plan(args: argparse.Namespace) -> Plan:
     if args.seeds:
         chosen = {name: {method: tuple(args.seeds) for method in methods} for name, methods in chosen.items()}
     for name, methods in chosen.items():
-        unknown = sorted({method.split(RATIO_MARK)[0] for method in methods}
+        unknown = sorted({base_method(method) for method in methods}
                          - {BASELINE, *DATASETS[name].method_configs})
         if unknown:
             fail(f'--methods: {", ".join(unknown)} has no config for dataset {name}; '
