@@ -250,7 +250,8 @@ SETS: Dict[str, Plan] = {
     # learning rate (a start from trained weights), with the baseline at those rates as the control
     'select_initialisation': {'neon_holdout': {
         'weight_selection': (0, 1, 2), **{method: (0, 1, 2) for method in FAN_IN_METHODS}, 'weight_selection_lad': (0,),
-        **{f'{method}{LR_MARK}{factor}': (0, 1, 2) for method in ('weight_selection', BASELINE) for factor in LR_FACTORS},
+        **{f'{method}{LR_MARK}{factor}': (0, 1, 2)
+           for method in ('weight_selection', BASELINE) for factor in LR_FACTORS},
         **{f'weight_selection_crosskd{RATIO_MARK}{ratio}': (0,) for ratio in (0.1, 0.3, 1.0)}}},
     # snapshot distillation under its paper's cyclic schedule, against the student with that schedule
     # (--jobs 1, Zen 4 records; the cosine-schedule line is in the 'full' set's neon/snapshot, docs/results.md)
