@@ -107,8 +107,10 @@ INITIALISATION_METHODS = ('weight_selection', 'weight_selection_lad', 'weight_se
                           'weight_selection_lad_crosskd')
 # weight selection with the selected weights scaled by the fan-in ratio to the power 1 or 1/2 (held-out candidates)
 FAN_IN_METHODS = ('weight_selection_fan_in', 'weight_selection_sqrt_fan_in')
+# weight selection at the learning-rate factor chosen on held-out tiles ('select_initialisation')
+QUARTER_LR_METHOD = 'weight_selection_quarter_lr'
 NEON_METHODS = (FEATURE_METHODS + RESPONSE_METHODS + CROSS_HEAD_METHODS + ASSIGNMENT_METHODS + INITIALISATION_METHODS
-                + FAN_IN_METHODS + ('fgd_sigmoid_kd',))
+                + FAN_IN_METHODS + (QUARTER_LR_METHOD, 'fgd_sigmoid_kd'))
 SINGLE_TEACHER_SCHEMES = ('mean_teacher', 'snapshot', 'self_d2s', 'online_dml', 'relation', 'adversarial')
 MULTI_TEACHER_SCHEMES = ('multi_teacher', 'multi_teacher_confidence', 'multi_teacher_learned', 'multi_teacher_bandit')
 SCHEMES = SINGLE_TEACHER_SCHEMES + MULTI_TEACHER_SCHEMES
@@ -244,6 +246,9 @@ SETS: Dict[str, Plan] = {
     # weight selection, the largest single-method gain, and the baseline on seeds 0-9 (Zen 4 records; seeds 5-9
     # added after the 5-seed result, docs/results.md says so)
     'initialisation_ten_seeds': {'neon': {'weight_selection': tuple(range(10))}},
+    # weight selection at a quarter of the recipe's learning rate, and the baseline at half of it (each the factor
+    # with the highest held-out mean in 'select_initialisation'), on the same 10 seeds (Zen 4 records)
+    'initialisation_lr': {'neon': {QUARTER_LR_METHOD: tuple(range(10)), f'{BASELINE}{LR_MARK}0.5': tuple(range(10))}},
     # what to add to weight selection, chosen on held-out train tiles (Zen 4 records): LAD, or CrossKD at three
     # ratios (its balance, measured while the student still has the teacher's selected weights, sets the scale)
     # and, on seeds 0-2, weight selection against its fan-in scalings and at a half and a quarter of the recipe's
@@ -876,7 +881,9 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                              'assignment: label assignment distillation, CrossKD and both together (5 seeds each); '
                              'initialisation: weight selection alone, before LAD, CrossKD and LAD + CrossKD, and '
                              'with fan-in scaling (5 seeds each); initialisation_ten_seeds: weight selection on 10 '
-                             'seeds; select_initialisation: what to add to weight selection, on held-out tiles; '
+                             'seeds; initialisation_lr: weight selection at a quarter and the baseline at half of the '
+                             'learning rate (10 seeds each); select_initialisation: what to add to weight selection '
+                             'and its learning rate, on held-out tiles; '
                              'snapshot: snapshot distillation under a cyclic schedule (3 seeds); '
                              'full: every method and scheme on every dataset')
     parser.add_argument('--datasets', nargs='+', choices=sorted(DATASETS), help='restrict the set to these datasets')
