@@ -217,6 +217,16 @@ def test_a_learning_rate_variant_scales_the_peak_and_the_cosine_floor_and_nothin
     assert varied.to_dict() == base.to_dict()
 
 
+def test_the_shipped_quarter_rate_config_is_the_variant_chosen_on_held_out_tiles():
+    chosen = benchmark.Config.fromfile(str(benchmark.REPO / NEON.method_configs['weight_selection']))
+    chosen.merge_from_dict(benchmark.parse_options(
+        benchmark.variant_options(NEON.method_configs['weight_selection'], 'weight_selection@lr0.25')))
+    shipped = benchmark.Config.fromfile(str(benchmark.REPO / NEON.method_configs[benchmark.QUARTER_LR_METHOD]))
+    shipped = shipped.to_dict()
+    assert shipped.pop('lr_factor') == 0.25
+    assert shipped == chosen.to_dict()
+
+
 @pytest.mark.parametrize('name, of', [('neon_holdout', 'neon'), ('neon_gfl_holdout', 'neon_gfl')])
 def test_the_holdout_datasets_train_on_train_fit_evaluate_on_train_holdout_and_reuse_the_teacher(name, of):
     holdout = benchmark.DATASETS[name]
