@@ -246,9 +246,11 @@ SETS: Dict[str, Plan] = {
     # weight selection, the largest single-method gain, and the baseline on seeds 0-9 (Zen 4 records; seeds 5-9
     # added after the 5-seed result, docs/results.md says so)
     'initialisation_ten_seeds': {'neon': {'weight_selection': tuple(range(10))}},
-    # weight selection at a quarter of the recipe's learning rate, and the baseline at half of it (each the factor
-    # with the highest held-out mean in 'select_initialisation'), on the same 10 seeds (Zen 4 records)
-    'initialisation_lr': {'neon': {QUARTER_LR_METHOD: tuple(range(10)), f'{BASELINE}{LR_MARK}0.5': tuple(range(10))}},
+    # weight selection at a quarter of the recipe's learning rate and the baseline at half of it (each the factor
+    # with the highest held-out mean in 'select_initialisation'), beside weight selection at the recipe's rate, on
+    # the same 10 seeds (Zen 4 records)
+    'initialisation_lr': {'neon': {method: tuple(range(10)) for method in (
+        'weight_selection', QUARTER_LR_METHOD, f'{BASELINE}{LR_MARK}0.5')}},
     # what to add to weight selection, chosen on held-out train tiles (Zen 4 records): LAD, or CrossKD at three
     # ratios (its balance, measured while the student still has the teacher's selected weights, sets the scale)
     # and, on seeds 0-2, weight selection against its fan-in scalings and at a half and a quarter of the recipe's
