@@ -248,7 +248,7 @@ SETS: Dict[str, Plan] = {
     'initialisation_ten_seeds': {'neon': {'weight_selection': tuple(range(10))}},
     # weight selection at a quarter of the recipe's learning rate and the baseline at half of it (each the factor
     # with the highest held-out mean in 'select_initialisation'), beside weight selection at the recipe's rate, on
-    # the same 10 seeds (Zen 4 records)
+    # the same 10 seeds (records of the machine of benchmarks/results: the session that ran them was moved there)
     'initialisation_lr': {'neon': {method: tuple(range(10)) for method in (
         'weight_selection', QUARTER_LR_METHOD, f'{BASELINE}{LR_MARK}0.5')}},
     # what to add to weight selection, chosen on held-out train tiles (Zen 4 records): LAD, or CrossKD at three
