@@ -203,13 +203,20 @@ def test_a_ratio_variant_sets_the_balance_of_the_distillation_hook_and_nothing_e
     assert benchmark.config_hash(config, options=[other, options[0]]) == benchmark.config_hash(config, options=options)
 
 
+def config_of_variant(method: str) -> benchmark.Config:
+    """The NEON config the benchmark trains for ``method``, its variant's options merged."""
+    config = benchmark.method_config(NEON, method)
+    cfg = benchmark.Config.fromfile(str(benchmark.REPO / config))
+    cfg.merge_from_dict(benchmark.parse_options(benchmark.variant_options(config, method)))
+    return cfg
+
+
 def test_a_learning_rate_variant_scales_the_peak_and_the_cosine_floor_and_nothing_else():
     config = NEON.method_configs['weight_selection']
     assert benchmark.method_config(NEON, 'weight_selection@lr0.25') == config
     assert benchmark.method_config(NEON, 'baseline@lr0.25') == NEON.student_config
     base = benchmark.Config.fromfile(str(benchmark.REPO / config))
-    varied = benchmark.Config.fromfile(str(benchmark.REPO / config))
-    varied.merge_from_dict(benchmark.parse_options(benchmark.variant_options(config, 'weight_selection@lr0.25')))
+    varied = config_of_variant('weight_selection@lr0.25')
     assert base.optim_wrapper.optimizer.lr == 0.02 and varied.optim_wrapper.optimizer.lr == 0.005
     # the recipe's cosine ends at 0.05 of the peak: 0.001 -> 0.00025; warm-up and constant phases are factors
     assert [scheduler.get('eta_min') for scheduler in varied.param_scheduler] == [None, 0.00025, None]
@@ -218,11 +225,8 @@ def test_a_learning_rate_variant_scales_the_peak_and_the_cosine_floor_and_nothin
 
 
 def test_the_shipped_quarter_rate_config_is_the_variant_chosen_on_held_out_tiles():
-    chosen = benchmark.Config.fromfile(str(benchmark.REPO / NEON.method_configs['weight_selection']))
-    chosen.merge_from_dict(benchmark.parse_options(
-        benchmark.variant_options(NEON.method_configs['weight_selection'], 'weight_selection@lr0.25')))
-    shipped = benchmark.Config.fromfile(str(benchmark.REPO / NEON.method_configs[benchmark.QUARTER_LR_METHOD]))
-    shipped = shipped.to_dict()
+    chosen = config_of_variant('weight_selection@lr0.25')
+    shipped = config_of_variant(benchmark.QUARTER_LR_METHOD).to_dict()
     assert shipped.pop('lr_factor') == 0.25
     assert shipped == chosen.to_dict()
 
