@@ -192,6 +192,13 @@ DATASETS = {
         'configs/yolox/yolox_student_cyclic_neon.py',
         {'snapshot': 'configs/distill/schemes/snapshot_cyclic_yolox_neon.py'},
         teacher_of='neon'),
+    # the student trained twice as long (80 epochs), against the same student with that schedule
+    'neon_long': Dataset(
+        'neon_long', 'NEON tree crowns, the student trained 80 epochs (400 iterations), 17 val tiles',
+        NEON_TEACHER,
+        'configs/yolox/yolox_student_long_neon.py',
+        {'weight_selection': 'configs/distill/weight_selection_long_yolox_neon.py'},
+        teacher_of='neon'),
     'synth': Dataset(
         'synth', 'synthetic shapes (3 classes), 64 val images',
         TrainedModel('configs/yolox/yolox_teacher_synth.py', 'work_dirs/yolox_teacher_synth'),
@@ -260,6 +267,9 @@ SETS: Dict[str, Plan] = {
         **{f'{method}{LR_MARK}{factor}': (0, 1, 2)
            for method in ('weight_selection', BASELINE) for factor in LR_FACTORS},
         **{f'weight_selection_crosskd{RATIO_MARK}{ratio}': (0,) for ratio in (0.1, 0.3, 1.0)}}},
+    # weight selection and the baseline, both trained twice as long (80 epochs), on the 10 seeds of
+    # 'initialisation_lr' (records of the machine of benchmarks/results); set, seeds and schedule fixed before any run
+    'long_schedule': {'neon_long': {'weight_selection': tuple(range(10))}},
     # snapshot distillation under its paper's cyclic schedule, against the student with that schedule
     # (--jobs 1, Zen 4 records; the cosine-schedule line is in the 'full' set's neon/snapshot, docs/results.md)
     'snapshot': {'neon_cyclic': {'snapshot': (0, 1, 2)}},
