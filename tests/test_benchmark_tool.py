@@ -2,6 +2,7 @@
 import json
 import math
 import sys
+from dataclasses import replace as dataclass_replace
 from pathlib import Path
 
 import pytest
@@ -138,6 +139,16 @@ def test_report_only_rebuilds_tables_and_plots_from_the_records(tmp_path, runs, 
         assert (out / name).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
 
+def test_report_only_reads_the_owners_teacher_where_the_students_share_its_val_tiles(tmp_path, runs):
+    teacher, students = runs[0], [dataclass_replace(run, dataset='neon_long') for run in runs[1:3]]
+    write_records(tmp_path, [teacher, *students])
+    long_schedule = benchmark.stored_runs('neon_long', {'baseline': (0, 1)}, tmp_path)
+    assert long_schedule == [teacher, *students]  # the teacher's record from neon/, the students' from neon_long/
+    write_records(tmp_path, [dataclass_replace(run, dataset='neon_holdout') for run in runs[1:3]])
+    holdout = benchmark.stored_runs('neon_holdout', {'baseline': (0, 1)}, tmp_path)
+    assert [run.method for run in holdout] == ['baseline', 'baseline']  # evaluated on other tiles: no gap to it
+
+
 def test_report_only_names_missing_records(tmp_path, runs, capsys):
     write_records(tmp_path, runs)
     with pytest.raises(SystemExit):
@@ -229,6 +240,30 @@ def test_the_shipped_quarter_rate_config_is_the_variant_chosen_on_held_out_tiles
     shipped = config_of_variant(benchmark.QUARTER_LR_METHOD).to_dict()
     assert shipped.pop('lr_factor') == 0.25
     assert shipped == chosen.to_dict()
+
+
+def test_the_long_schedule_doubles_the_students_epochs_after_the_warm_up_and_nothing_else():
+    long_schedule = benchmark.DATASETS['neon_long']
+    assert (long_schedule.teacher, long_schedule.teacher_of, long_schedule.options) == (NEON.teacher, 'neon', ())
+    short = config_of_variant('baseline').to_dict()
+    long = benchmark.Config.fromfile(str(benchmark.REPO / long_schedule.student_config)).to_dict()
+    assert (long.pop('max_epochs'), long.pop('num_last_epochs')) == (80, 10)
+    assert (short.pop('max_epochs'), short.pop('num_last_epochs')) == (40, 5)
+    assert long['train_cfg']['max_epochs'] == 80 and long['custom_hooks'][0]['num_last_epochs'] == 10
+    warm_up, cosine, last = long['param_scheduler']
+    assert (warm_up['begin'], warm_up['end']) == (0, 2)
+    assert (cosine['begin'], cosine['T_max'], cosine['end'], last['begin'], last['end']) == (2, 68, 70, 70, 80)
+    long['train_cfg']['max_epochs'], long['custom_hooks'][0]['num_last_epochs'] = 40, 5
+    cosine['T_max'], cosine['end'], last['begin'], last['end'] = 33, 35, 35, 40
+    assert long == short
+    # weight selection on it: the same hook, the same teacher weights as the 40-epoch config
+    selection = config_of_variant('weight_selection')
+    long_selection = benchmark.Config.fromfile(str(benchmark.REPO / long_schedule.method_configs['weight_selection']))
+    assert long_selection.custom_hooks[:-1] == benchmark.Config.fromfile(
+        str(benchmark.REPO / long_schedule.student_config)).custom_hooks
+    assert long_selection.custom_hooks[-1] == selection.custom_hooks[-1]
+    published = NEON.teacher.published_dir + '/teacher.pth'
+    assert long_selection.custom_hooks[-1].checkpoint == selection.teacher_checkpoint == published
 
 
 @pytest.mark.parametrize('name, of', [('neon_holdout', 'neon'), ('neon_gfl_holdout', 'neon_gfl')])

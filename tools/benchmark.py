@@ -91,6 +91,17 @@ class Dataset:
     # the dataset whose teacher run this one reuses instead of training its own
     teacher_of: Optional[str] = None
 
+    @property
+    def teacher_dataset(self) -> str:
+        """The dataset whose folder holds the teacher's record."""
+        return self.teacher_of or self.name
+
+    @property
+    def reports_teacher(self) -> bool:
+        """Whether its table has the teacher's row and the share of the gap: the teacher's record was evaluated
+        on the tiles its students are (no other split in ``options``)."""
+        return not (self.teacher_of and self.options)
+
 
 def _yolox_methods(dataset: str, methods: Sequence[str]) -> Dict[str, str]:
     return {method: f'configs/distill/{method}_yolox_{dataset}.py' for method in methods}
@@ -534,7 +545,7 @@ def lr_options(config: str, factor: float) -> List[str]:
 
 def teacher_runs(dataset: Dataset, methods: Sequence[str], results_dir: Path) -> Dict[TrainedModel, Run]:
     """The dataset's teacher (or that of ``teacher_of``) and the extra teachers of ``methods``, each trained once."""
-    owner = DATASETS[dataset.teacher_of] if dataset.teacher_of else dataset
+    owner = DATASETS[dataset.teacher_dataset]
     extras = {model for method in methods for model in dataset.extra_teachers.get(base_method(method), ())}
     models = [dataset.teacher] + sorted(extras, key=lambda model: model.config)
     return {model: complete(model_run(model, owner), results_dir) for model in models}
@@ -581,16 +592,15 @@ def run_dataset(dataset: Dataset, seeds_by_method: Dict[str, Sequence[int]], res
     else:
         with ProcessPoolExecutor(jobs, mp_context=get_context('spawn')) as pool:
             students = list(pool.map(complete, runs, [results_dir] * len(runs), [retrain] * len(runs)))
-    own_teacher = [] if dataset.teacher_of else [teachers[dataset.teacher]]
-    return own_teacher + students
+    return ([teachers[dataset.teacher]] if dataset.reports_teacher else []) + students
 
 
 def stored_runs(dataset: str, seeds_by_method: Dict[str, Sequence[int]], results_dir: Path) -> List[Run]:
     """The records of the teacher and of every (method, seed), for ``--report-only``."""
-    own_teacher = [] if DATASETS[dataset].teacher_of else [(TEACHER, TEACHER_SEED)]
-    wanted = own_teacher + [(method, seed) for method, seeds in with_baseline(seeds_by_method).items()
-                            for seed in seeds]
-    files = [record_file(results_dir, dataset, method, seed) for method, seed in wanted]
+    spec = DATASETS[dataset]
+    teacher = [record_file(results_dir, spec.teacher_dataset, TEACHER, TEACHER_SEED)] if spec.reports_teacher else []
+    files = teacher + [record_file(results_dir, dataset, method, seed)
+                       for method, seeds in with_baseline(seeds_by_method).items() for seed in seeds]
     missing = [str(path) for path in files if not path.is_file()]
     if missing:
         fail(f'--report-only: no record {", ".join(missing)}; run the benchmark without --report-only first')
