@@ -905,7 +905,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                              'with fan-in scaling (5 seeds each); initialisation_ten_seeds: weight selection on 10 '
                              'seeds; initialisation_lr: weight selection at a quarter and the baseline at half of the '
                              'learning rate (10 seeds each); select_initialisation: what to add to weight selection '
-                             'and its learning rate, on held-out tiles; '
+                             'and its learning rate, on held-out tiles; long_schedule: weight selection and the '
+                             'baseline trained 80 epochs instead of 40 (10 seeds); '
                              'snapshot: snapshot distillation under a cyclic schedule (3 seeds); '
                              'full: every method and scheme on every dataset')
     parser.add_argument('--datasets', nargs='+', choices=sorted(DATASETS), help='restrict the set to these datasets')
