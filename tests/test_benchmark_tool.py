@@ -263,6 +263,7 @@ def test_the_long_schedule_doubles_the_students_epochs_after_the_warm_up_and_not
         str(benchmark.REPO / long_schedule.student_config)).custom_hooks
     assert long_selection.custom_hooks[-1] == selection.custom_hooks[-1]
     published = NEON.teacher.published_dir + '/teacher.pth'
+    assert long_selection.teacher_config == selection.teacher_config == NEON.teacher.config
     assert long_selection.custom_hooks[-1].checkpoint == selection.teacher_checkpoint == published
 
 
