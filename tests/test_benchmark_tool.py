@@ -246,7 +246,8 @@ def test_the_long_schedule_doubles_the_students_epochs_after_the_warm_up_and_not
     long_schedule = benchmark.DATASETS['neon_long']
     assert (long_schedule.teacher, long_schedule.teacher_of, long_schedule.options) == (NEON.teacher, 'neon', ())
     short = config_of_variant('baseline').to_dict()
-    long = benchmark.Config.fromfile(str(benchmark.REPO / long_schedule.student_config)).to_dict()
+    long_student = benchmark.Config.fromfile(str(benchmark.REPO / long_schedule.student_config))
+    long = long_student.to_dict()
     assert (long.pop('max_epochs'), long.pop('num_last_epochs')) == (80, 10)
     assert (short.pop('max_epochs'), short.pop('num_last_epochs')) == (40, 5)
     assert long['train_cfg']['max_epochs'] == 80 and long['custom_hooks'][0]['num_last_epochs'] == 10
@@ -259,8 +260,7 @@ def test_the_long_schedule_doubles_the_students_epochs_after_the_warm_up_and_not
     # weight selection on it: the same hook, the same teacher weights as the 40-epoch config
     selection = config_of_variant('weight_selection')
     long_selection = benchmark.Config.fromfile(str(benchmark.REPO / long_schedule.method_configs['weight_selection']))
-    assert long_selection.custom_hooks[:-1] == benchmark.Config.fromfile(
-        str(benchmark.REPO / long_schedule.student_config)).custom_hooks
+    assert long_selection.custom_hooks[:-1] == long_student.custom_hooks
     assert long_selection.custom_hooks[-1] == selection.custom_hooks[-1]
     published = NEON.teacher.published_dir + '/teacher.pth'
     assert long_selection.teacher_config == selection.teacher_config == NEON.teacher.config
