@@ -53,10 +53,10 @@ def test_selection_stays_consistent_across_a_channel_concatenation():
 
 
 def test_a_teacher_of_another_architecture_is_refused_with_the_keys():
-    with pytest.raises(ValueError, match=r'missing in the teacher: extra.weight; not a whole multiple: '
-                                         r'conv.weight \(3, 3\) vs \(2, 3\)'):
+    with pytest.raises(ValueError, match=r'missing in the teacher: extra.weight; larger than the teacher: '
+                                         r'conv.weight \(3, 3\) vs \(2, 4\)'):
         select_weights({'conv.weight': torch.zeros(3, 3)},
-                       {'conv.weight': torch.zeros(2, 3), 'extra.weight': torch.zeros(1)})
+                       {'conv.weight': torch.zeros(2, 4), 'extra.weight': torch.zeros(1)})
 
 
 def test_fan_in_scaling_multiplies_layer_weights_by_the_input_ratio():
@@ -199,7 +199,7 @@ def test_load_from_is_refused_before_any_training(tmp_path, synth_root, teacher_
 def test_a_student_wider_than_the_teacher_is_named(tmp_path, synth_root, teacher_checkpoint):
     runner = selection_run(tmp_path, synth_root, teacher_checkpoint, model=dict(backbone=dict(widen_factor=0.5)))
     with pytest.raises(ValueError, match=r'WeightSelectionHook.checkpoint=".*" cannot initialise the student by '
-                                         r'weight selection \(not a whole multiple: backbone.stem'):
+                                         r'weight selection \(larger than the teacher: backbone.stem'):
         runner.train()
 
 

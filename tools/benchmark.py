@@ -210,6 +210,13 @@ DATASETS = {
         'configs/yolox/yolox_student_long_neon.py',
         {'weight_selection': 'configs/distill/weight_selection_long_yolox_neon.py'},
         teacher_of='neon'),
+    # a student closer to the teacher: YOLOX-tiny's shape (3/4 of the teacher's width) with the same recipe
+    'neon_tiny': Dataset(
+        'neon_tiny', 'NEON tree crowns, YOLOX-tiny student (widen 0.375, 3/4 of the teacher\'s width), 17 val tiles',
+        NEON_TEACHER,
+        'configs/yolox/yolox_student_tiny_neon.py',
+        {'weight_selection': 'configs/distill/weight_selection_yolox_tiny_neon.py'},
+        teacher_of='neon'),
     'synth': Dataset(
         'synth', 'synthetic shapes (3 classes), 64 val images',
         TrainedModel('configs/yolox/yolox_teacher_synth.py', 'work_dirs/yolox_teacher_synth'),
@@ -281,6 +288,9 @@ SETS: Dict[str, Plan] = {
     # weight selection and the baseline, both trained twice as long (80 epochs), on the 10 seeds of
     # 'initialisation_lr' (records of the machine of benchmarks/results); set, seeds and schedule fixed before any run
     'long_schedule': {'neon_long': {'weight_selection': tuple(range(10))}},
+    # weight selection and the baseline with the YOLOX-tiny student, 3/4 of the teacher's width, on seeds 0-4
+    # (records of the machine of benchmarks/results); set, seeds and student fixed before any run
+    'tiny_student': {'neon_tiny': {'weight_selection': (0, 1, 2, 3, 4)}},
     # snapshot distillation under its paper's cyclic schedule, against the student with that schedule
     # (--jobs 1, Zen 4 records; the cosine-schedule line is in the 'full' set's neon/snapshot, docs/results.md)
     'snapshot': {'neon_cyclic': {'snapshot': (0, 1, 2)}},
@@ -906,7 +916,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                              'seeds; initialisation_lr: weight selection at a quarter and the baseline at half of the '
                              'learning rate (10 seeds each); select_initialisation: what to add to weight selection '
                              'and its learning rate, on held-out tiles; long_schedule: weight selection and the '
-                             'baseline trained 80 epochs instead of 40 (10 seeds); '
+                             'baseline trained 80 epochs instead of 40 (10 seeds); tiny_student: weight selection '
+                             'and the baseline with a YOLOX-tiny student, 3/4 of the teacher\'s width (5 seeds); '
                              'snapshot: snapshot distillation under a cyclic schedule (3 seeds); '
                              'full: every method and scheme on every dataset')
     parser.add_argument('--datasets', nargs='+', choices=sorted(DATASETS), help='restrict the set to these datasets')

@@ -1,6 +1,8 @@
 """Weight selection: the student starts from a uniformly chosen subset of the teacher's weights."""
+from fractions import Fraction
 from typing import Dict, Optional, Set
 
+import torch
 from mmengine.hooks import Hook
 from torch import Tensor, nn
 from torch.nn.modules.conv import _ConvNd
@@ -17,27 +19,43 @@ def select_weights(teacher: Dict[str, Tensor], student: Dict[str, Tensor]) -> Di
     r"""The student's state dict cut out of the teacher's by uniform element selection.
 
     Every student tensor of shape :math:`(s_1, \dots, s_n)` takes the teacher's
-    tensor under the same key, of shape :math:`(k_1 s_1, \dots, k_n s_n)` for
-    whole :math:`k_i \ge 1`, at the indices :math:`0, k_i, 2k_i, \dots` of each
-    dimension. The same stride on a layer's output channels and on the next
-    layer's input channels keeps the selection consistent along the network,
-    also across channel concatenations (CSP blocks, SPP) whose parts are
-    multiples of :math:`k_i` each.
+    tensor under the same key, of shape :math:`(t_1, \dots, t_n)` with
+    :math:`t_i \ge s_i`, at the indices :math:`\lfloor j\,t_i / s_i \rfloor`,
+    :math:`j = 0, \dots, s_i - 1`, of each dimension (:func:`uniform_indices`):
+    every :math:`k`-th element where :math:`t_i = k s_i`, and where the widths
+    are :math:`p/q` apart in lowest terms, the same :math:`q` of every
+    :math:`p` consecutive elements (3 of every 4 for a student at 3/4 of the
+    teacher's width). The same indices on a layer's output channels and on
+    the next layer's input channels keep the selection consistent along the
+    network, also across channel concatenations (CSP blocks, SPP) whose parts
+    are multiples of :math:`p` channels in the teacher each.
 
     Raises:
-        ValueError: listing the keys the teacher lacks, and those whose shapes
-            are not whole multiples of the student's.
+        ValueError: listing the keys the teacher lacks, and those whose
+            student shape is larger than the teacher's in some dimension.
     """
     missing = [key for key in student if key not in teacher]
     mismatched = [f'{key} {tuple(teacher[key].shape)} vs {tuple(value.shape)}' for key, value in student.items()
-                  if key in teacher and not _is_multiple(teacher[key].shape, value.shape)]
+                  if key in teacher and not _fits_in(teacher[key].shape, value.shape)]
     if missing or mismatched:
         found = [f'{name}: {", ".join(keys[:3])}{" ..." if len(keys) > 3 else ""}'
-                 for name, keys in (('missing in the teacher', missing), ('not a whole multiple', mismatched)) if keys]
+                 for name, keys in (('missing in the teacher', missing), ('larger than the teacher', mismatched))
+                 if keys]
         raise ValueError('; '.join(found))
-    return {key: teacher[key][tuple(slice(None, None, big // small)
-                                    for big, small in zip(teacher[key].shape, value.shape))].to(value).contiguous()
-            for key, value in student.items()}
+    return {key: _select(teacher[key], value.shape).to(value).contiguous() for key, value in student.items()}
+
+
+def uniform_indices(teacher_size: int, student_size: int) -> Tensor:
+    """The ``student_size`` evenly spaced indices out of ``teacher_size``: ``floor(j * teacher_size /
+    student_size)`` (integer arithmetic, exact), starting at 0."""
+    return torch.arange(student_size) * teacher_size // student_size
+
+
+def _select(weight: Tensor, shape: torch.Size) -> Tensor:
+    for dim, (big, small) in enumerate(zip(weight.shape, shape)):
+        if big != small:
+            weight = weight.index_select(dim, uniform_indices(big, small).to(weight.device))
+    return weight
 
 
 def input_weight_keys(model: nn.Module) -> Set[str]:
@@ -52,7 +70,8 @@ def scale_to_teacher_fan_in(selected: Dict[str, Tensor], teacher: Dict[str, Tens
     r"""Selected layer weights multiplied by a power of the ratio of the teacher's inputs to the student's.
 
     A selected layer sums over :math:`1/k` of its teacher's inputs (:math:`k`
-    the stride of :func:`select_weights` on dimension 1; 1 for a depthwise
+    the ratio of the teacher's width to the student's on dimension 1, 4/3
+    for a student at 3/4 of the width; 1 for a depthwise
     convolution). Each weight under ``keys`` (:func:`input_weight_keys`)
     becomes :math:`k^p\,W_s`:
 
@@ -68,13 +87,13 @@ def scale_to_teacher_fan_in(selected: Dict[str, Tensor], teacher: Dict[str, Tens
     as :math:`k^{-2p}`: the selected features change more slowly. A layer
     without a norm (a prediction layer) outputs :math:`k^p` times more.
     """
-    return {key: value * (teacher[key].shape[1] // value.shape[1]) ** power if key in keys else value
+    return {key: value * (teacher[key].shape[1] / value.shape[1]) ** power if key in keys else value
             for key, value in selected.items()}
 
 
-def _is_multiple(teacher_shape, student_shape) -> bool:
+def _fits_in(teacher_shape, student_shape) -> bool:
     return len(teacher_shape) == len(student_shape) and all(
-        small > 0 and big % small == 0 for big, small in zip(teacher_shape, student_shape))
+        0 < small <= big for big, small in zip(teacher_shape, student_shape))
 
 
 @HOOKS.register_module()
@@ -83,7 +102,8 @@ class WeightSelectionHook(Hook):
 
     Weight selection (Z. Xu et al., "Initializing Models with Larger Ones",
     ICLR 2024): a student of the teacher's architecture at a fraction of its
-    width (same depth, same module paths) starts from the teacher's weights at
+    width (same module paths; half the width, or YOLOX-tiny's 3/4 of
+    YOLOX-s's) starts from the teacher's weights at
     evenly spaced indices of every dimension (:func:`select_weights`; the
     paper's uniform selection) instead of a random initialisation. Batch
     norms keep the selected affine weights and running statistics; the latter
@@ -132,15 +152,15 @@ class WeightSelectionHook(Hook):
             self.selected = select_weights(teacher, student)
         except ValueError as error:
             raise ValueError(f'{_CONFIG_KEY}.checkpoint="{self.checkpoint}" cannot initialise the student by weight '
-                             f'selection ({error}): the teacher must be the student\'s architecture at whole '
-                             'multiples of its widths') from None
+                             f'selection ({error}): the teacher must be the student\'s architecture at the same '
+                             'or larger widths') from None
         if self.fan_in_power:
             self.selected = scale_to_teacher_fan_in(self.selected, teacher, input_weight_keys(model), self.fan_in_power)
-        strides = sorted({big // small for key, value in student.items()
-                          for big, small in zip(teacher[key].shape, value.shape)})
+        ratios = ', '.join(map(str, sorted({Fraction(big, small) for key, value in student.items()
+                                            for big, small in zip(teacher[key].shape, value.shape)})))
         scaling = f', weights times (fan-in ratio)^{self.fan_in_power:g}' if self.fan_in_power else ''
         runner.logger.info(f'mmkd: {_CONFIG_KEY}: the student starts from {len(self.selected)} tensors of '
-                           f'{self.checkpoint} (uniform selection, strides {strides}{scaling})')
+                           f'{self.checkpoint} (uniform selection, width ratios {ratios}{scaling})')
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         self.loaded_checkpoint = True
