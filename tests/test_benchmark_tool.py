@@ -257,14 +257,38 @@ def test_the_long_schedule_doubles_the_students_epochs_after_the_warm_up_and_not
     long['train_cfg']['max_epochs'], long['custom_hooks'][0]['num_last_epochs'] = 40, 5
     cosine['T_max'], cosine['end'], last['begin'], last['end'] = 33, 35, 35, 40
     assert long == short
-    # weight selection on it: the same hook, the same teacher weights as the 40-epoch config
+    assert_weight_selection_follows_the_default_pair(long_schedule, long_student)
+
+
+def test_the_tiny_student_is_the_default_student_at_three_quarters_of_the_teachers_width_and_nothing_else():
+    tiny_student = benchmark.DATASETS['neon_tiny']
+    assert (tiny_student.teacher, tiny_student.teacher_of, tiny_student.options) == (NEON.teacher, 'neon', ())
+    default = config_of_variant('baseline').to_dict()
+    tiny_config = benchmark.Config.fromfile(str(benchmark.REPO / tiny_student.student_config))
+    tiny = tiny_config.to_dict()
+    teacher = benchmark.Config.fromfile(str(benchmark.REPO / NEON.teacher.config)).model
+    assert tiny['model']['backbone']['widen_factor'] == 0.375 == 3 / 4 * teacher.backbone.widen_factor
+    assert (tiny['model']['neck']['in_channels'], tiny['model']['neck']['out_channels']) == ([96, 192, 384], 96)
+    assert [96, 192, 384] == [3 * channels // 4 for channels in teacher.neck.in_channels]
+    assert tiny['model']['bbox_head']['in_channels'] == tiny['model']['bbox_head']['feat_channels'] == 96
+    for part in ('backbone', 'neck', 'bbox_head'):
+        for key in ('widen_factor', 'in_channels', 'out_channels', 'feat_channels'):
+            if key in tiny['model'][part]:
+                tiny['model'][part][key] = default['model'][part][key]
+    assert tiny == default
+    assert_weight_selection_follows_the_default_pair(tiny_student, tiny_config)
+
+
+def assert_weight_selection_follows_the_default_pair(dataset: benchmark.Dataset, student: benchmark.Config) -> None:
+    """Weight selection on another NEON student: that student's hooks, then the same selection hook and teacher
+    weights as the 40-epoch half-width config."""
     selection = config_of_variant('weight_selection')
-    long_selection = benchmark.Config.fromfile(str(benchmark.REPO / long_schedule.method_configs['weight_selection']))
-    assert long_selection.custom_hooks[:-1] == long_student.custom_hooks
-    assert long_selection.custom_hooks[-1] == selection.custom_hooks[-1]
+    other = benchmark.Config.fromfile(str(benchmark.REPO / dataset.method_configs['weight_selection']))
+    assert other.custom_hooks[:-1] == student.custom_hooks
+    assert other.custom_hooks[-1] == selection.custom_hooks[-1]
     published = NEON.teacher.published_dir + '/teacher.pth'
-    assert long_selection.teacher_config == selection.teacher_config == NEON.teacher.config
-    assert long_selection.custom_hooks[-1].checkpoint == selection.teacher_checkpoint == published
+    assert other.teacher_config == selection.teacher_config == NEON.teacher.config
+    assert other.custom_hooks[-1].checkpoint == selection.teacher_checkpoint == published
 
 
 @pytest.mark.parametrize('name, of', [('neon_holdout', 'neon'), ('neon_gfl_holdout', 'neon_gfl')])

@@ -12,6 +12,7 @@ from mmkd.hooks.weight_selection_hook import (
     input_weight_keys,
     scale_to_teacher_fan_in,
     select_weights,
+    uniform_indices,
 )
 
 
@@ -30,10 +31,28 @@ def test_every_dimension_takes_every_kth_element():
     assert selected['head.weight'].tolist() == [[0.0, 3.0]]  # a stride of 3 where the width is a third
 
 
-def test_selection_stays_consistent_across_a_channel_concatenation():
-    """Two branches concatenated, then a 1x1 conv (a CSP block's shape): the half-width student's
-    concatenation is exactly the teacher's at every other channel, so the next layer's selected inputs
-    are the channels the student has."""
+def test_uniform_indices_take_every_kth_element_or_the_same_q_of_every_p():
+    assert uniform_indices(4, 2).tolist() == [0, 2]
+    assert uniform_indices(6, 2).tolist() == [0, 3]
+    assert uniform_indices(5, 5).tolist() == [0, 1, 2, 3, 4]
+    # 3/4 of the width: floor(4j / 3) for j = 0..5 keeps 0, 1, 2 of each 4
+    assert uniform_indices(8, 6).tolist() == [0, 1, 2, 4, 5, 6]
+    # 2/3: floor(3j / 2) keeps 0, 1 of each 3
+    assert uniform_indices(9, 6).tolist() == [0, 1, 3, 4, 6, 7]
+
+
+def test_a_three_quarter_width_student_takes_three_of_every_four_elements():
+    teacher = {'conv.weight': torch.arange(8 * 4.0).reshape(8, 4, 1, 1)}
+    selected = select_weights(teacher, {'conv.weight': torch.zeros(6, 3, 1, 1)})
+    assert torch.equal(selected['conv.weight'], teacher['conv.weight'][[0, 1, 2, 4, 5, 6]][:, [0, 1, 2]])
+    assert selected['conv.weight'][3, 2, 0, 0].item() == 4 * 4 + 2
+
+
+@pytest.mark.parametrize('teacher_width, student_width', [(4, 2), (8, 6)])
+def test_selection_stays_consistent_across_a_channel_concatenation(teacher_width, student_width):
+    """Two branches concatenated, then a 1x1 conv (a CSP block's shape): at half and at 3/4 of the width the
+    student's concatenation is exactly the teacher's at the selected channels, so the next layer's selected
+    inputs are the channels the student has."""
     torch.manual_seed(0)
 
     def network(width: int) -> torch.nn.ModuleDict:
@@ -43,12 +62,14 @@ def test_selection_stays_consistent_across_a_channel_concatenation():
     def concatenation(net: torch.nn.ModuleDict, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([net['a'](x), net['b'](x)], dim=1)
 
-    teacher, student = network(4), network(2)
+    teacher, student = network(teacher_width), network(student_width)
     student.load_state_dict(select_weights(teacher.state_dict(), student.state_dict()))
+    kept, outputs = uniform_indices(2 * teacher_width, 2 * student_width), uniform_indices(teacher_width,
+                                                                                           student_width)
     x = torch.randn(2, 3, 5, 5)
-    assert torch.allclose(concatenation(student, x), concatenation(teacher, x)[:, ::2])
-    expected = torch.nn.functional.conv2d(concatenation(teacher, x)[:, ::2], teacher['c'].weight[::2, ::2],
-                                          teacher['c'].bias[::2])
+    assert torch.allclose(concatenation(student, x), concatenation(teacher, x)[:, kept])
+    expected = torch.nn.functional.conv2d(concatenation(teacher, x)[:, kept], teacher['c'].weight[outputs][:, kept],
+                                          teacher['c'].bias[outputs])
     assert torch.allclose(student['c'](concatenation(student, x)), expected)
 
 
@@ -78,6 +99,10 @@ def test_fan_in_scaling_multiplies_layer_weights_by_the_input_ratio():
     square_root = scale_to_teacher_fan_in(selected, teacher, keys, power=0.5)
     assert square_root['conv.weight'].flatten()[0].item() == pytest.approx(0.5 * 2 ** 0.5)
     assert square_root['fc.weight'].flatten()[0].item() == pytest.approx(0.5 * 3 ** 0.5)
+    # 8 -> 6 features (3/4 of the width): x4/3, not the whole-number quotient 1
+    three_quarters = scale_to_teacher_fan_in({'fc.weight': torch.full((1, 6), 0.5)}, {'fc.weight': torch.zeros(1, 8)},
+                                             {'fc.weight'}, power=1.0)
+    assert three_quarters['fc.weight'][0, 0].item() == pytest.approx(0.5 * 4 / 3)
 
 
 def test_fan_in_scaling_gives_the_teacher_output_where_the_selected_inputs_stand_for_the_rest():
