@@ -4,6 +4,7 @@ import math
 import sys
 from dataclasses import replace as dataclass_replace
 from pathlib import Path
+from typing import Tuple
 
 import pytest
 
@@ -243,10 +244,7 @@ def test_the_shipped_quarter_rate_config_is_the_variant_chosen_on_held_out_tiles
 
 
 def test_the_long_schedule_doubles_the_students_epochs_after_the_warm_up_and_nothing_else():
-    long_schedule = benchmark.DATASETS['neon_long']
-    assert (long_schedule.teacher, long_schedule.teacher_of, long_schedule.options) == (NEON.teacher, 'neon', ())
-    short = config_of_variant('baseline').to_dict()
-    long_student = benchmark.Config.fromfile(str(benchmark.REPO / long_schedule.student_config))
+    long_schedule, long_student, short = other_student_and_the_default('neon_long')
     long = long_student.to_dict()
     assert (long.pop('max_epochs'), long.pop('num_last_epochs')) == (80, 10)
     assert (short.pop('max_epochs'), short.pop('num_last_epochs')) == (40, 5)
@@ -261,10 +259,7 @@ def test_the_long_schedule_doubles_the_students_epochs_after_the_warm_up_and_not
 
 
 def test_the_tiny_student_is_the_default_student_at_three_quarters_of_the_teachers_width_and_nothing_else():
-    tiny_student = benchmark.DATASETS['neon_tiny']
-    assert (tiny_student.teacher, tiny_student.teacher_of, tiny_student.options) == (NEON.teacher, 'neon', ())
-    default = config_of_variant('baseline').to_dict()
-    tiny_config = benchmark.Config.fromfile(str(benchmark.REPO / tiny_student.student_config))
+    tiny_student, tiny_config, default = other_student_and_the_default('neon_tiny')
     tiny = tiny_config.to_dict()
     teacher = benchmark.Config.fromfile(str(benchmark.REPO / NEON.teacher.config)).model
     assert tiny['model']['backbone']['widen_factor'] == 0.375 == 3 / 4 * teacher.backbone.widen_factor
@@ -277,6 +272,15 @@ def test_the_tiny_student_is_the_default_student_at_three_quarters_of_the_teache
                 tiny['model'][part][key] = default['model'][part][key]
     assert tiny == default
     assert_weight_selection_follows_the_default_pair(tiny_student, tiny_config)
+
+
+def other_student_and_the_default(name: str) -> Tuple[benchmark.Dataset, benchmark.Config, dict]:
+    """A NEON dataset that reuses the default teacher and val tiles, its student's config, and the default
+    student's config as a dict."""
+    dataset = benchmark.DATASETS[name]
+    assert (dataset.teacher, dataset.teacher_of, dataset.options) == (NEON.teacher, 'neon', ())
+    student = benchmark.Config.fromfile(str(benchmark.REPO / dataset.student_config))
+    return dataset, student, config_of_variant('baseline').to_dict()
 
 
 def assert_weight_selection_follows_the_default_pair(dataset: benchmark.Dataset, student: benchmark.Config) -> None:
