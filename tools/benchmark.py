@@ -249,6 +249,8 @@ SETS: Dict[str, Plan] = {
     # mAP 0.008 (docs/results.md), too weak a reference for a gap to close
     'default': {'neon': {'sigmoid_kd': (0, 1, 2, 3, 4), 'fgd': (0, 1, 2, 3, 4), 'fgd_sigmoid_kd': (0, 1, 2, 3, 4),
                          'crosskd': (0, 1, 2, 3, 4), 'bckd': (0, 1, 2, 3, 4)}},
+    # the other GT-mask feature methods as shipped (the balance at FGD's held-out ratio): DeFeat, FGFI, GID
+    'masks': {'neon': {method: (0, 1, 2, 3, 4) for method in ('defeat', 'fgfi', 'gid')}},
     # CrossKD and BCKD on a second dense head (GFL), against the best response method of the YOLOX pair
     # (sigmoid KD at its GFL held-out ratio, and at the YOLOX pair's 1.0, docs/results.md)
     'gfl': {'neon_gfl': {'sigmoid_kd': (0, 1, 2, 3, 4), f'sigmoid_kd{RATIO_MARK}1.0': (0, 1, 2),
@@ -905,7 +907,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--set', default='default', choices=sorted(SETS),
                         help='quick: NEON, sigmoid KD, one seed (the demo); default: NEON, sigmoid KD, CrossKD, BCKD, '
-                             'FGD and FGD + sigmoid KD on 5 seeds; gfl: CrossKD and BCKD (5 seeds), sigmoid KD '
+                             'FGD and FGD + sigmoid KD on 5 seeds; masks: DeFeat, FGFI and GID as shipped (5 seeds); gfl: CrossKD and BCKD (5 seeds), sigmoid KD '
                              '(5; at 1.0, 3) with GFL heads on NEON; select: the balance ratios on held-out tiles; '
                              'architectures: CrossKD to a shallower CSPDarknet student, CrossKD and FGD on the neck '
                              'and on the backbone stages to a MobileNetV2 student (5 seeds each), a narrow student '
