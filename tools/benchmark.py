@@ -907,7 +907,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--set', default='default', choices=sorted(SETS),
                         help='quick: NEON, sigmoid KD, one seed (the demo); default: NEON, sigmoid KD, CrossKD, BCKD, '
-                             'FGD and FGD + sigmoid KD on 5 seeds; masks: DeFeat, FGFI and GID as shipped (5 seeds); gfl: CrossKD and BCKD (5 seeds), sigmoid KD '
+                             'FGD and FGD + sigmoid KD on 5 seeds; masks: DeFeat, FGFI and GID as shipped (5 seeds); '
+                             'gfl: CrossKD and BCKD (5 seeds), sigmoid KD '
                              '(5; at 1.0, 3) with GFL heads on NEON; select: the balance ratios on held-out tiles; '
                              'architectures: CrossKD to a shallower CSPDarknet student, CrossKD and FGD on the neck '
                              'and on the backbone stages to a MobileNetV2 student (5 seeds each), a narrow student '
