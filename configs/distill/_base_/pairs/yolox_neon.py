@@ -3,11 +3,8 @@
 # import and the teacher. A leaf adds its `distill` entries with
 #   custom_hooks = _base_.custom_hooks + [dict(_base_.distillation_hook, distill=...)]
 # (keeping the student's own hooks, e.g. YOLOX mode switch, SyncNorm, EMA).
-_base_ = '../../../yolox/yolox_student_neon.py'
+_base_ = ['../../../yolox/yolox_student_neon.py', '../teachers/yolox_neon.py']
 
-custom_imports = dict(imports=['mmkd'], allow_failed_imports=False)
-teacher_config = 'configs/yolox/yolox_teacher_neon.py'
-teacher_checkpoint = 'work_dirs/yolox_teacher_neon/teacher.pth'
 # Loss balance of this pair (mmkd/engine/balance.py): the methods/ bases carry the
 # papers' weights, tuned at COCO scale; on this CPU pair they give terms from 0.3x to
 # 60x the detection loss at the first iteration. Each term is measured over the first 10
@@ -18,5 +15,5 @@ teacher_checkpoint = 'work_dirs/yolox_teacher_neon/teacher.pth'
 balance_ratio = 0.3
 distillation_hook = dict(
     type='mmkd.DistillationHook',
-    teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
+    teacher=dict(config=_base_.teacher_config, checkpoint=_base_.teacher_checkpoint),
     balance=dict(target_ratio=balance_ratio, iters=10))
